@@ -1,0 +1,44 @@
+# dist2: `make run` runs the main job, `make test` passes the tests. Both install
+# what is missing first (`make setup`, Debian packages only).
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+DIST2 := $(BUILD)/dist2
+PACKAGES := cmake ninja-build g++ libtorch-dev libopenblas0-pthread libcli11-dev libyaml-cpp-dev \
+            libfmt-dev libsqlite3-dev sqlite3 catch2
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all setup configure build test test-slow run clean
+
+all: build
+
+# Installs only the packages that are missing; apt-get update runs once, and
+# only when something is missing.
+setup:
+	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	else echo "setup: all packages present"; fi
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+configure: $(BUILD)/build.ninja
+
+build: setup configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure
+
+test-slow: setup
+	cmake -S . -B $(BUILD) -G Ninja -DDIST2_SLOW_TESTS=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -L slow
+
+run: build
+	$(DIST2) --threads 2 target --metric sq --range 0:9 --target 5 --sigma 1
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,199 @@
+#include "dist2/loss/loss.h"
+
+#include <cmath>
+
+#include "dist2/loss/soft_target.h"
+#include "dist2/util/error.h"
+#include "dist2/util/shape.h"
+
+namespace dist2 {
+
+LossKind parse_loss_kind(const std::string& name) {
+  if (name == "sft") return LossKind::sft;
+  if (name == "vocab") return LossKind::vocab;
+  if (name == "label_smoothing") return LossKind::label_smoothing;
+  if (name == "dist") return LossKind::dist;
+  if (name == "ntl_was") return LossKind::ntl_was;
+  if (name == "ntl_mse") return LossKind::ntl_mse;
+  throw Error(fmt::format("unknown loss kind '{}' (valid: sft, vocab, label_smoothing, dist, ntl_was, ntl_mse)", name));
+}
+
+std::string to_string(LossKind kind) {
+  switch (kind) {
+    case LossKind::sft: return "sft";
+    case LossKind::vocab: return "vocab";
+    case LossKind::label_smoothing: return "label_smoothing";
+    case LossKind::dist: return "dist";
+    case LossKind::ntl_was: return "ntl_was";
+    case LossKind::ntl_mse: return "ntl_mse";
+  }
+  return "?";
+}
+
+QNorm parse_qnorm(const std::string& name) {
+  if (name == "subvocab") return QNorm::subvocab;
+  if (name == "full") return QNorm::full;
+  throw Error(fmt::format("unknown q normalisation '{}' (valid: subvocab, full)", name));
+}
+std::string to_string(QNorm q) { return q == QNorm::subvocab ? "subvocab" : "full"; }
+
+Reduction parse_reduction(const std::string& name) {
+  if (name == "mean") return Reduction::mean;
+  if (name == "sum") return Reduction::sum;
+  throw Error(fmt::format("unknown reduction '{}' (valid: mean, sum)", name));
+}
+std::string to_string(Reduction r) { return r == Reduction::mean ? "mean" : "sum"; }
+
+void check_finite_logits(const torch::Tensor& logits) {
+  auto bad_rows = torch::logical_not(torch::isfinite(logits)).any(1);
+  if (!bad_rows.any().item<bool>()) return;
+  const int64_t row = bad_rows.nonzero().index({0, 0}).item<int64_t>();
+  auto bad_cols = torch::logical_not(torch::isfinite(logits[row])).nonzero();
+  const int64_t col = bad_cols.index({0, 0}).item<int64_t>();
+  throw Error(fmt::format("non-finite logit {} at position {} (vocabulary id {})",
+                          logits.index({row, col}).item<double>(), row, col));
+}
+
+void validate_loss_inputs(const LossBatch& b, const MetricSpace& metric, const LossOptions& opt) {
+  DIST2_CHECK(b.logits.defined() && b.logits.dim() == 2, "logits must be [N, V], got {}",
+              shape_of(b.logits));
+  DIST2_CHECK(b.logits.is_floating_point(), "logits must be floating point");
+  const int64_t n = b.logits.size(0), v = b.logits.size(1);
+  DIST2_CHECK(b.targets.defined() && b.targets.dim() == 1 && b.targets.size(0) == n,
+              "targets must be [N] with N = {} (the rows of logits), got {}", n,
+              shape_of(b.targets));
+  DIST2_CHECK(b.targets.scalar_type() == torch::kInt64, "targets must be int64");
+  DIST2_CHECK(metric.max_token_id() < v, "V_d holds token id {} but the vocabulary has only {} logits",
+              metric.max_token_id(), v);
+  if (b.metric_mask.defined())
+    DIST2_CHECK(b.metric_mask.dim() == 1 && b.metric_mask.size(0) == n, "metric mask must be [{}], got {}", n,
+                shape_of(b.metric_mask));
+  if (b.weights.defined()) {
+    DIST2_CHECK(b.weights.dim() == 1 && b.weights.size(0) == n, "weights must be [{}], got {}", n,
+                shape_of(b.weights));
+    DIST2_CHECK((b.weights >= 0).all().item<bool>() && torch::isfinite(b.weights).all().item<bool>(),
+                "weights must be finite and >= 0");
+  }
+  if (b.contrast_index.defined() || b.contrast_distance.defined()) {
+    DIST2_CHECK(opt.kind == LossKind::dist, "contrastive targets apply to loss kind dist only");
+    DIST2_CHECK(b.contrast_index.defined() && b.contrast_distance.defined() && b.contrast_index.numel() == n &&
+                    b.contrast_distance.numel() == n,
+                "contrast_index and contrast_distance must both be [{}]", n);
+  }
+  DIST2_CHECK(std::isfinite(opt.alpha) && opt.alpha >= 0, "alpha must be finite and >= 0, got {}", opt.alpha);
+  DIST2_CHECK(std::isfinite(opt.tau) && opt.tau > 0, "tau must be a finite number > 0, got {}", opt.tau);
+  DIST2_CHECK(opt.smoothing >= 0 && opt.smoothing <= 1, "label smoothing must lie in [0, 1], got {}",
+              opt.smoothing);
+  if (opt.kind == LossKind::ntl_was || opt.kind == LossKind::ntl_mse)
+    DIST2_CHECK(metric.has_values(), "{} needs scalar token values; metric '{}' has none", to_string(opt.kind),
+                to_string(metric.kind()));
+  auto supervised = b.targets != opt.ignore_index;
+  auto bad = supervised & ((b.targets < 0) | (b.targets >= v));
+  if (bad.any().item<bool>()) {
+    const int64_t pos = bad.nonzero().index({0, 0}).item<int64_t>();
+    throw Error(fmt::format("target {} at position {} is outside the vocabulary [0, {}) and is not ignore_index {}",
+                            b.targets[pos].item<int64_t>(), pos, v, opt.ignore_index));
+  }
+}
+
+namespace {
+
+// Per-position L_aux for the rows in `rows`; log_q: [R, M] log q over V_d.
+torch::Tensor aux_per_position(const LossBatch& b, const MetricSpace& metric, const LossOptions& opt,
+                               const torch::Tensor& rows, const torch::Tensor& x, const torch::Tensor& log_q,
+                               const torch::Tensor& logits_vd) {
+  const auto dtype = log_q.scalar_type();
+  const int64_t m = metric.size();
+  switch (opt.kind) {
+    case LossKind::sft:
+      return torch::zeros({rows.size(0)}, log_q.options());
+    case LossKind::vocab:
+      return -log_q.gather(1, x.unsqueeze(1)).squeeze(1);
+    case LossKind::label_smoothing: {
+      auto p = torch::full_like(log_q, opt.smoothing / static_cast<double>(m));
+      p.scatter_add_(1, x.unsqueeze(1), torch::full({x.size(0), 1}, 1.0 - opt.smoothing, log_q.options()));
+      return (torch::xlogy(p, p) - p * log_q).sum(1);
+    }
+    case LossKind::dist: {
+      auto dist = metric.distances_from(x).to(dtype);  // [R, M]
+      auto lq = log_q;
+      if (b.contrast_index.defined()) {
+        // One more entry per row: the candidate's logit with its own distance.
+        auto ci = b.contrast_index.index({rows}).to(torch::kInt64);
+        auto has = ci >= 0;
+        auto extra_logit = logits_vd.gather(1, ci.clamp_min(0).unsqueeze(1));
+        extra_logit = torch::where(has.unsqueeze(1), extra_logit, torch::full_like(extra_logit, -1e30));
+        auto extra_d = b.contrast_distance.index({rows}).to(dtype).unsqueeze(1);
+        extra_d = torch::where(has.unsqueeze(1), extra_d, torch::full_like(extra_d, INFINITY));
+        dist = torch::cat({dist, extra_d}, 1);
+        lq = opt.q == QNorm::subvocab ? torch::log_softmax(torch::cat({logits_vd, extra_logit}, 1), 1)
+                                      : torch::cat({log_q, extra_logit - torch::logsumexp(b.logits.index({rows}), 1, true)}, 1);
+      }
+      auto p = torch::softmax(-dist / opt.tau, 1);
+      return (torch::xlogy(p, p) - p * lq).sum(1);
+    }
+    case LossKind::ntl_was: {
+      auto vals = metric.values().to(dtype);
+      auto y = vals.index({x});
+      return (log_q.exp() * (vals.unsqueeze(0) - y.unsqueeze(1)).abs()).sum(1);
+    }
+    case LossKind::ntl_mse: {
+      auto vals = metric.values().to(dtype);
+      auto y = vals.index({x});
+      auto expected = (log_q.exp() * vals.unsqueeze(0)).sum(1);
+      return (expected - y).pow(2);
+    }
+  }
+  throw Error("unreachable loss kind");
+}
+
+}  // namespace
+
+LossTerms reference_loss(const LossBatch& b, const MetricSpace& metric, const LossOptions& opt) {
+  validate_loss_inputs(b, metric, opt);
+  check_finite_logits(b.logits.detach());
+  const auto& logits = b.logits;
+  auto supervised = b.targets != opt.ignore_index;
+  auto safe_targets = torch::where(supervised, b.targets, torch::zeros_like(b.targets));
+
+  // L_CE over the full vocabulary.
+  auto log_p = torch::log_softmax(logits, 1);
+  auto nll = -log_p.gather(1, safe_targets.unsqueeze(1)).squeeze(1) * supervised.to(logits.scalar_type());
+  auto ce = nll.sum();
+  if (opt.reduction == Reduction::mean) ce = ce / std::max<int64_t>(1, supervised.sum().item<int64_t>());
+
+  // Metric positions.
+  auto target_index = metric.index_of(safe_targets);
+  auto in_vd = target_index >= 0;
+  torch::Tensor mask;
+  if (b.metric_mask.defined()) {
+    mask = b.metric_mask.to(torch::kBool) & supervised;
+    auto outside = mask & torch::logical_not(in_vd);
+    if (outside.any().item<bool>()) {
+      const int64_t pos = outside.nonzero().index({0, 0}).item<int64_t>();
+      throw Error(fmt::format("target token {} at metric position {} is not in the metric sub-vocabulary V_d",
+                              b.targets[pos].item<int64_t>(), pos));
+    }
+  } else {
+    mask = in_vd & supervised;
+  }
+  auto rows = mask.nonzero().squeeze(1);
+  torch::Tensor aux = torch::zeros({}, logits.options());
+  if (opt.kind != LossKind::sft && rows.size(0) > 0) {
+    auto x = target_index.index({rows});
+    auto logits_vd = logits.index({rows}).index_select(1, metric.token_ids());  // [R, M]
+    auto log_q = opt.q == QNorm::subvocab ? torch::log_softmax(logits_vd, 1)
+                                          : log_p.index({rows}).index_select(1, metric.token_ids());
+    auto per_pos = aux_per_position(b, metric, opt, rows, x, log_q, logits_vd);
+    auto w = b.weights.defined() ? b.weights.index({rows}).to(logits.scalar_type()) : torch::ones_like(per_pos);
+    aux = (w * per_pos).sum();
+    if (opt.reduction == Reduction::mean) {
+      const double wsum = w.sum().item<double>();
+      aux = wsum > 0 ? aux / wsum : aux * 0.0;
+    }
+  }
+  auto total = opt.kind == LossKind::sft ? ce : ce + opt.alpha * aux;
+  return {total, ce, aux};
+}
+
+}  // namespace dist2
