@@ -25,6 +25,10 @@ int main(int argc, char** argv) {
       ->envname("DIST2_THREADS")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  // Parse errors as one line, like every other error.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return fmt::format("dist2: error: {} (see --help)\n", first_line(e.what()));
+  });
   app.parse_complete_callback([&] { dist2::set_threads(threads); });
 
   using namespace dist2::cli;
