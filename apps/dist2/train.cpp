@@ -1,11 +1,33 @@
+// dist2 train: one run of an experiment (train + test evaluation), recorded in the store.
+#include <fmt/format.h>
+
 #include "commands.h"
+#include "common.h"
+#include "dist2/train/run.h"
 
 namespace dist2::cli {
 
 void setup_train(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "Train a model on an experiment config and record the run in the store (not built yet)");
-  cmd->allow_extras();
-  cmd->callback([] { throw NotBuiltYet("'train' is not built yet"); });
+  auto args = std::make_shared<ExperimentArgs>();
+  auto req = std::make_shared<RunRequest>();
+  auto no_progress = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand("train", "Train and evaluate one config of an experiment; the run goes to the store");
+  add_experiment_args(cmd, *args);
+  cmd->add_flag("--verbose,-v", req->verbose, "Print the fully resolved config");
+  cmd->add_flag("--no-progress", *no_progress, "No progress bar");
+  cmd->add_option("--resume", req->resume_run, "Continue RUN (interrupted or failed) from its last checkpoint");
+  cmd->callback([args, req, no_progress] {
+    req->experiment_path = args->file;
+    req->overrides = args->overrides;
+    req->profile = args->profile;
+    req->store_dir = store_dir(args->store);
+    req->progress = !*no_progress;
+    const RunOutcome out = run_experiment(*req);
+    std::string metrics;
+    for (const auto& [name, value] : out.test_metrics) metrics += fmt::format(" {}={:.4f}", name, value);
+    fmt::print("run {} {}{}\n", out.run_id, out.status, metrics);
+    if (out.status == "interrupted") std::exit(130);
+  });
 }
 
 }  // namespace dist2::cli

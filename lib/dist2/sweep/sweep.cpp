@@ -1,0 +1,174 @@
+#include "dist2/sweep/sweep.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <thread>
+
+#include "dist2/store/store.h"
+#include "dist2/train/schema.h"
+#include "dist2/util/error.h"
+#include "dist2/util/files.h"
+#include "dist2/util/progress.h"
+#include "dist2/util/signals.h"
+
+namespace dist2 {
+
+std::vector<Trial> expand_trials(const SweepRequest& req) {
+  const auto exp = config::Experiment::load(req.experiment_path, req.profile, config::parse_overrides(req.overrides),
+                                            experiment_schema);
+  std::vector<Trial> trials;
+  for (const auto& cfg : exp.trials()) {
+    Trial t{cfg, {}, cfg.hash(), ""};
+    for (const auto& [key, values] : exp.grid()) {
+      t.grid_overrides.push_back(key + "=" + cfg.value_string(key));
+      t.label += (t.label.empty() ? "" : " ") + key + "=" + cfg.value_string(key);
+    }
+    trials.push_back(std::move(t));
+  }
+  return trials;
+}
+
+namespace {
+
+bool pid_alive(int64_t pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
+
+struct Worker {
+  pid_t pid;
+  size_t trial;
+  std::chrono::steady_clock::time_point start;
+};
+
+pid_t spawn_trial(const SweepRequest& req, const Trial& t, int threads, const std::string& log_path) {
+  std::vector<std::string> args{req.executable, "--threads", std::to_string(threads), "train", req.experiment_path,
+                                "--profile", req.profile, "--store", req.store_dir, "--no-progress"};
+  args.insert(args.end(), req.overrides.begin(), req.overrides.end());
+  args.insert(args.end(), t.grid_overrides.begin(), t.grid_overrides.end());
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  DIST2_CHECK(pid >= 0, "cannot start a worker: {}", std::strerror(errno));
+  if (pid == 0) {
+    // A worker dies with its sweep, so a restarted sweep never races an orphan.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(143);
+    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) dup2(fd, STDOUT_FILENO), dup2(fd, STDERR_FILENO), close(fd);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+std::string final_metric_text(store::Store& st, const std::string& hash) {
+  const auto run = st.find_finished(hash);
+  if (!run) return "";
+  std::string s;
+  for (const auto& [name, value] : st.final_metrics(run->id, "test"))
+    if (name.rfind("ref.", 0) != 0 && s.size() < 60) s += fmt::format(" {}={:.4g}", name, value);
+  return s;
+}
+
+}  // namespace
+
+SweepSummary run_sweep(const SweepRequest& req) {
+  DIST2_CHECK(req.jobs >= 1, "-j must be >= 1, got {}", req.jobs);
+  const auto trials = expand_trials(req);
+  SweepSummary sum;
+  sum.total = static_cast<int>(trials.size());
+  store::Store st(req.store_dir);
+
+  // Decide what to run: each trial at most once, whatever ran before.
+  std::deque<size_t> todo;
+  for (size_t i = 0; i < trials.size(); ++i) {
+    const auto& t = trials[i];
+    if (st.find_finished(t.hash)) {
+      ++sum.already_finished;
+      continue;
+    }
+    store::RunFilter f;
+    f.config_hash = t.hash;
+    const auto previous = st.list_runs(f);
+    bool running = false, failed = false;
+    for (const auto& r : previous) {
+      running |= r.status == "running" && pid_alive(r.pid);
+      failed |= r.status == "failed";
+    }
+    if (running) {
+      ++sum.running_elsewhere;
+      fmt::print("skip (running elsewhere): {}\n", t.label);
+    } else if (failed && !req.retry_failed) {
+      ++sum.skipped_failed;
+      fmt::print("skip (failed before; --retry-failed reruns it): {}\n", t.label);
+    } else {
+      todo.push_back(i);
+    }
+  }
+  fmt::print("sweep {}: {} trials, {} finished already, {} to run with -j {}\n", req.experiment_path, sum.total,
+             sum.already_finished, todo.size(), req.jobs);
+  if (req.dry_run) {
+    for (size_t i : todo) fmt::print("would run: {}  [{}]\n", trials[i].label, trials[i].hash);
+    return sum;
+  }
+  if (todo.empty()) return sum;
+
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = req.threads > 0 ? req.threads : std::max(1, cores / req.jobs);
+  const std::string log_dir = req.store_dir + "/logs";
+  make_dirs(log_dir);
+  install_stop_handlers();
+
+  std::vector<Worker> workers;
+  const size_t n_run = todo.size();
+  size_t done = 0;
+  const auto start = std::chrono::steady_clock::now();
+  bool forwarded = false;
+  while (!todo.empty() || !workers.empty()) {
+    while (!todo.empty() && static_cast<int>(workers.size()) < req.jobs && !stop_requested()) {
+      const size_t i = todo.front();
+      todo.pop_front();
+      const std::string log = log_dir + "/" + trials[i].hash + ".log";
+      workers.push_back({spawn_trial(req, trials[i], threads, log), i, std::chrono::steady_clock::now()});
+      ++sum.ran;
+    }
+    if (stop_requested() && !forwarded) {
+      for (const auto& w : workers) ::kill(w.pid, SIGTERM);  // workers checkpoint and record 'interrupted'
+      todo.clear();
+      forwarded = true;
+    }
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    auto it = std::find_if(workers.begin(), workers.end(), [&](const Worker& w) { return w.pid == pid; });
+    if (it == workers.end()) continue;
+    const Trial& t = trials[it->trial];
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - it->start).count();
+    ++done;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double eta = elapsed / static_cast<double>(done) * static_cast<double>(n_run - done);
+    std::string what;
+    if (code == 0) ++sum.finished, what = "done" + final_metric_text(st, t.hash);
+    else if (code == 130 || code == 143) ++sum.interrupted, what = "interrupted";
+    else ++sum.failed, what = fmt::format("FAILED (exit {}; log {}/{}.log)", code, log_dir, t.hash);
+    fmt::print("[{}/{}] {} in {}: {}  eta {}\n", done, n_run, t.label, format_duration(secs), what,
+               format_duration(eta));
+    std::fflush(stdout);
+    workers.erase(it);
+  }
+  return sum;
+}
+
+}  // namespace dist2

@@ -1,0 +1,41 @@
+#pragma once
+// Sweeps: expand an experiment's grid into trials, identify each by the hash of
+// its resolved config, skip the ones the store already has finished, and run
+// the rest as `dist2 train` worker processes, N at a time, so that one crash
+// fails one trial and not the sweep. A sweep started again after an
+// interruption runs only what is missing.
+#include <string>
+#include <vector>
+
+#include "dist2/config/config.h"
+
+namespace dist2 {
+
+struct SweepRequest {
+  std::string experiment_path;
+  std::string profile = "default";
+  std::string store_dir;
+  std::vector<std::string> overrides;
+  int jobs = 1;
+  int threads = 0;           // threads per worker; 0 = cores / jobs (at least 1)
+  bool dry_run = false;
+  bool retry_failed = false;
+  std::string executable;    // the dist2 binary that runs trials
+};
+
+struct Trial {
+  config::Config config;
+  std::vector<std::string> grid_overrides;  // "key=value" for the grid point
+  std::string hash;
+  std::string label;  // "loss.kind=dist task.n_train=64 seed=1"
+};
+
+struct SweepSummary {
+  int total = 0, already_finished = 0, skipped_failed = 0, running_elsewhere = 0, ran = 0, finished = 0, failed = 0,
+      interrupted = 0;
+};
+
+std::vector<Trial> expand_trials(const SweepRequest& req);
+SweepSummary run_sweep(const SweepRequest& req);
+
+}  // namespace dist2

@@ -1,0 +1,141 @@
+#include "dist2/train/batch.h"
+
+#include <cmath>
+
+#include "dist2/util/error.h"
+
+namespace dist2 {
+
+namespace {
+
+// Number spans of an encoding: [begin, end) token ranges of number tokens and '.'.
+std::vector<std::pair<size_t, size_t>> number_spans(const Tokenizer::Encoding& e, const Tokenizer& tok) {
+  std::vector<std::pair<size_t, size_t>> spans;
+  size_t i = 0;
+  while (i < e.ids.size()) {
+    if (!e.is_number[i]) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < e.ids.size() && (e.is_number[j] || (tok.token_text(e.ids[j]) == "." && j + 1 < e.ids.size() && e.is_number[j + 1])))
+      ++j;
+    spans.emplace_back(i, j);
+    i = j;
+  }
+  return spans;
+}
+
+}  // namespace
+
+std::vector<std::pair<int64_t, double>> contrastive_candidates(const Tokenizer::Encoding& e, const Tokenizer& tok,
+                                                               bool squared, std::mt19937_64& rng) {
+  std::vector<std::pair<int64_t, double>> out(e.ids.size(), {-1, 0.0});
+  const int64_t base = tok.split() == NumberSplit::digits ? 10 : 1000;
+  for (auto [b, end] : number_spans(e, tok)) {
+    // The number as base-`base` digits, and the exponent of each token.
+    std::vector<size_t> pos;
+    std::vector<int> exponent;
+    int int_tokens = 0;
+    bool seen_point = false;
+    for (size_t i = b; i < end; ++i) {
+      if (!e.is_number[i]) {
+        seen_point = true;
+        continue;
+      }
+      pos.push_back(i);
+      int_tokens += !seen_point;
+    }
+    for (size_t k = 0; k < pos.size(); ++k) exponent.push_back(int_tokens - 1 - static_cast<int>(k));
+    // Add +-1 in the last place with carries; skip when the token count would change.
+    std::vector<int64_t> digits;
+    for (size_t p : pos) digits.push_back(static_cast<int64_t>(tok.number_value(e.ids[p])));
+    const int step = std::bernoulli_distribution(0.5)(rng) ? 1 : -1;
+    std::vector<int64_t> cand = digits;
+    int64_t carry = step;
+    for (size_t k = cand.size(); k-- > 0 && carry != 0;) {
+      cand[k] += carry;
+      carry = cand[k] >= base ? 1 : cand[k] < 0 ? -1 : 0;
+      cand[k] = (cand[k] % base + base) % base;
+    }
+    if (carry != 0) continue;  // overflow or below zero: no candidate of the same shape
+    const double ulp = std::pow(static_cast<double>(base), exponent.back());
+    for (size_t k = 0; k < pos.size(); ++k) {
+      const double scaled = step * ulp / std::pow(static_cast<double>(base), exponent[k]);
+      out[pos[k]] = {tok.number_token(cand[k]), squared ? scaled * scaled : std::abs(scaled)};
+    }
+  }
+  return out;
+}
+
+TrainBatch make_batch(const std::vector<const Example*>& examples, const Tokenizer& tok, const MetricSpace& metric,
+                      const BatchOptions& opt, std::mt19937_64& rng) {
+  DIST2_CHECK(!examples.empty(), "empty batch");
+  struct Row {
+    std::vector<int64_t> ids;          // full sequence
+    size_t completion_start = 0;       // index in ids of the first completion token
+    Tokenizer::Encoding completion;
+    std::vector<std::pair<int64_t, double>> contrast;
+  };
+  std::vector<Row> rows;
+  int64_t T = 0;
+  for (const Example* ex : examples) {
+    Row r;
+    const auto prompt = tok.encode(ex->prompt);
+    r.completion = tok.encode(ex->completion);
+    r.ids.push_back(Tokenizer::kBos);
+    r.ids.insert(r.ids.end(), prompt.ids.begin(), prompt.ids.end());
+    r.completion_start = r.ids.size();
+    r.ids.insert(r.ids.end(), r.completion.ids.begin(), r.completion.ids.end());
+    r.ids.push_back(Tokenizer::kEos);
+    DIST2_CHECK(static_cast<int64_t>(r.ids.size()) - 1 <= opt.context,
+                "an example needs {} tokens but model.context is {} (prompt '{}...')", r.ids.size() - 1, opt.context,
+                ex->prompt.substr(0, 40));
+    if (opt.contrastive) r.contrast = contrastive_candidates(r.completion, tok, opt.squared_distance, rng);
+    T = std::max<int64_t>(T, static_cast<int64_t>(r.ids.size()) - 1);
+    rows.push_back(std::move(r));
+  }
+  const auto B = static_cast<int64_t>(rows.size());
+  auto inputs = torch::full({B, T}, Tokenizer::kPad, torch::kInt64);
+  auto targets = torch::full({B, T}, opt.ignore_index, torch::kInt64);
+  auto mask = torch::zeros({B, T}, torch::kBool);
+  auto weights = torch::zeros({B, T}, torch::kFloat32);
+  auto c_index = torch::full({B, T}, -1, torch::kInt64);
+  auto c_dist = torch::zeros({B, T}, torch::kFloat64);
+  auto in_a = inputs.accessor<int64_t, 2>(), tg_a = targets.accessor<int64_t, 2>(), ci_a = c_index.accessor<int64_t, 2>();
+  auto m_a = mask.accessor<bool, 2>();
+  auto w_a = weights.accessor<float, 2>();
+  auto cd_a = c_dist.accessor<double, 2>();
+  for (int64_t b = 0; b < B; ++b) {
+    const Row& r = rows[static_cast<size_t>(b)];
+    const auto n = static_cast<int64_t>(r.ids.size()) - 1;
+    for (int64_t t = 0; t < n; ++t) {
+      in_a[b][t] = r.ids[static_cast<size_t>(t)];
+      const auto next = static_cast<size_t>(t + 1);
+      if (next < r.completion_start) continue;
+      tg_a[b][t] = r.ids[next];
+      const size_t c = next - r.completion_start;  // index into the completion (== size for <eos>)
+      if (c < r.completion.ids.size() && r.completion.is_number[c]) {
+        m_a[b][t] = true;
+        w_a[b][t] = opt.place_weighting ? r.completion.place[c] : 1.0f;
+        if (opt.contrastive && r.contrast[c].first >= 0) {
+          ci_a[b][t] = r.contrast[c].first;  // a vocabulary id for now, mapped to V_d below
+          cd_a[b][t] = r.contrast[c].second;
+        }
+      }
+    }
+  }
+  TrainBatch out;
+  out.inputs = inputs;
+  out.loss.targets = targets.view({-1});
+  out.loss.metric_mask = mask.view({-1});
+  out.loss.weights = weights.view({-1});
+  if (opt.contrastive) {
+    auto ids = c_index.view({-1});
+    out.loss.contrast_index = torch::where(ids >= 0, metric.index_of(ids), ids);
+    out.loss.contrast_distance = c_dist.view({-1});
+  }
+  return out;
+}
+
+}  // namespace dist2

@@ -1,0 +1,125 @@
+#include "dist2/train/run.h"
+
+#include <filesystem>
+
+#include "dist2/store/store.h"
+#include "dist2/tasks/dataset_cache.h"
+#include "dist2/train/predictor.h"
+#include "dist2/train/schema.h"
+#include "dist2/train/trainer.h"
+#include "dist2/util/error.h"
+#include "dist2/util/signals.h"
+
+namespace dist2 {
+
+namespace {
+
+std::map<std::string, std::string> params_of(const config::Config& cfg) {
+  std::map<std::string, std::string> p;
+  for (const auto& [key, value] : cfg.values()) p[key] = cfg.value_string(key);
+  return p;
+}
+
+std::vector<store::MetricRow> rows_of(const std::string& run, const std::string& split, int64_t step,
+                                      const std::map<std::string, double>& values) {
+  std::vector<store::MetricRow> rows;
+  for (const auto& [name, value] : values) rows.push_back({run, split, name, step, value, ""});
+  return rows;
+}
+
+struct Prepared {
+  std::unique_ptr<Task> task;
+  CachedDataset data;
+  Tokenizer tok;
+  MetricSpace metric;
+  LossOptions loss;
+};
+
+Prepared prepare_run(const config::Config& cfg, const std::string& store_dir) {
+  auto task = make_task(cfg.get_string("task.name"));
+  auto data = load_or_generate(*task, cfg, store_dir + "/datasets");
+  Tokenizer tok = tokenizer_for(cfg);
+  MetricSpace metric = metric_space(cfg, tok);
+  LossOptions loss = loss_options(cfg, metric);
+  return {std::move(task), std::move(data), std::move(tok), std::move(metric), loss};
+}
+
+}  // namespace
+
+RunOutcome run_experiment(const RunRequest& req) {
+  store::Store st(req.store_dir);
+  config::Config cfg;
+  std::string experiment, run_id;
+  if (!req.resume_run.empty()) {
+    const auto info = st.get_run(req.resume_run);
+    DIST2_CHECK(info.has_value(), "no run '{}' in store {}", req.resume_run, req.store_dir);
+    DIST2_CHECK(info->status != "finished", "run {} is already finished", info->id);
+    cfg = config::Config::from_yaml_string(info->config, experiment_schema(info->task));
+    run_id = info->id;
+    st.reopen_run(run_id);
+  } else {
+    const auto exp = config::Experiment::load(req.experiment_path, req.profile, config::parse_overrides(req.overrides),
+                                              experiment_schema);
+    cfg = exp.base();
+    run_id = st.create_run(exp.name(), cfg.get_string("task.name"), req.profile, cfg.to_yaml(), cfg.hash(),
+                           params_of(cfg));
+  }
+  if (req.verbose) fmt::print("# run {}\n{}\n", run_id, cfg.to_yaml());
+  install_stop_handlers();
+  RunOutcome outcome{run_id, "running", {}};
+  try {
+    Prepared p = prepare_run(cfg, req.store_dir);
+    st.log_metrics(run_id, rows_of(run_id, "test", 0, p.task->reference_metrics(cfg, p.data.data)));
+    st.log_metric(run_id, "train", "tau", 0, p.loss.tau);
+    Trainer trainer(cfg, p.tok, p.metric, p.loss);
+    const std::string ckpt = st.run_dir(run_id) + "/checkpoint.pt";
+    if (!req.resume_run.empty() && std::filesystem::exists(ckpt)) trainer.load_checkpoint(ckpt);
+
+    TrainHooks hooks;
+    hooks.show_progress = req.progress;
+    hooks.on_log = [&](int64_t step, const std::map<std::string, double>& v) {
+      st.log_metrics(run_id, rows_of(run_id, "train", step, v));
+      st.heartbeat(run_id);
+    };
+    hooks.on_checkpoint = [&](int64_t) { trainer.save_checkpoint(ckpt); };
+    hooks.should_stop = [] { return stop_requested(); };
+    if (!trainer.train(p.data.data.train, hooks)) {
+      trainer.save_checkpoint(ckpt);
+      st.finish_run(run_id, "interrupted", fmt::format("stopped by signal {} at step {}", stop_signal(), trainer.step()));
+      outcome.status = "interrupted";
+      return outcome;
+    }
+    st.log_artifact(run_id, "checkpoint", ckpt);
+    GptPredictor predictor(trainer.model(), p.tok, cfg.get_int("eval.batch_size"));
+    outcome.test_metrics = p.task->evaluate(cfg, p.data.data, predictor);
+    st.log_metrics(run_id, rows_of(run_id, "test", trainer.step(), outcome.test_metrics));
+    st.finish_run(run_id, "finished");
+    outcome.status = "finished";
+    return outcome;
+  } catch (const std::exception& e) {
+    st.finish_run(run_id, "failed", e.what());
+    throw;
+  }
+}
+
+std::map<std::string, double> evaluate_run(const EvalRequest& req) {
+  store::Store st(req.store_dir);
+  const auto info = st.get_run(req.run_id);
+  DIST2_CHECK(info.has_value(), "no run '{}' in store {}", req.run_id, req.store_dir);
+  const auto schema = experiment_schema(info->task);
+  config::Config cfg = config::Config::from_yaml_string(info->config, schema);
+  for (const auto& o : config::parse_overrides(req.overrides)) {
+    DIST2_CHECK(o.key.rfind("eval.", 0) == 0, "eval takes only eval.* overrides, got '{}'", o.key);
+    cfg = config::apply_override(cfg, o, schema);
+  }
+  Prepared p = prepare_run(cfg, req.store_dir);
+  Trainer trainer(cfg, p.tok, p.metric, p.loss);
+  const std::string ckpt = st.run_dir(info->id) + "/checkpoint.pt";
+  trainer.load_checkpoint(ckpt);
+  GptPredictor predictor(trainer.model(), p.tok, cfg.get_int("eval.batch_size"));
+  auto metrics = p.task->evaluate(cfg, p.data.data, predictor);
+  st.log_metrics(info->id, rows_of(info->id, "eval", trainer.step(), metrics));
+  return metrics;
+}
+
+}  // namespace dist2

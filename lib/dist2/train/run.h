@@ -1,0 +1,38 @@
+#pragma once
+// One run of an experiment, end to end and recorded in the store: resolve the
+// config, prepare (or read the cached) data, train with checkpoints, evaluate on
+// the test splits, and mark the run finished — or failed / interrupted with the
+// reason, never finished when it is not.
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dist2 {
+
+struct RunRequest {
+  std::string experiment_path;
+  std::string profile = "default";
+  std::string store_dir;
+  std::vector<std::string> overrides;  // "key=value"
+  bool verbose = false;                // print the resolved config
+  bool progress = true;
+  std::string resume_run;              // continue this run from its last checkpoint
+};
+
+struct RunOutcome {
+  std::string run_id;
+  std::string status;  // finished | interrupted (failures throw, after recording the run as failed)
+  std::map<std::string, double> test_metrics;
+};
+
+RunOutcome run_experiment(const RunRequest& req);
+
+struct EvalRequest {
+  std::string run_id;
+  std::string store_dir;
+  std::vector<std::string> overrides;  // eval.* keys only
+};
+// Re-evaluates a run from its last checkpoint; metrics go to split "eval".
+std::map<std::string, double> evaluate_run(const EvalRequest& req);
+
+}  // namespace dist2

@@ -1,0 +1,156 @@
+#include "dist2/train/trainer.h"
+
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+#include <random>
+
+#include "dist2/train/batch.h"
+#include "dist2/util/error.h"
+#include "dist2/util/progress.h"
+
+namespace dist2 {
+
+uint64_t mix_seed(uint64_t a, uint64_t b) {
+  uint64_t x = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+GptOptions gpt_options(const config::Config& cfg, int64_t vocab_size) {
+  GptOptions o;
+  o.vocab_size = vocab_size;
+  o.context = cfg.get_int("model.context");
+  o.n_layer = cfg.get_int("model.n_layer");
+  o.d_model = cfg.get_int("model.d_model");
+  o.n_head = cfg.get_int("model.n_head");
+  o.dropout = cfg.get_double("model.dropout");
+  return o;
+}
+
+Trainer::Trainer(const config::Config& cfg, const Tokenizer& tok, const MetricSpace& metric, const LossOptions& loss)
+    : cfg_(cfg), tok_(tok), metric_(metric), loss_(loss), seed_(static_cast<uint64_t>(cfg.get_int("seed"))) {
+  torch::manual_seed(mix_seed(seed_, 1));  // init depends on the seed only, not on the loss
+  model_ = Gpt(gpt_options(cfg, tok.vocab_size()));
+  optimizer_ = std::make_unique<torch::optim::AdamW>(
+      model_->parameters(), torch::optim::AdamWOptions(cfg.get_double("train.lr"))
+                                .betas({0.9, 0.95})
+                                .weight_decay(cfg.get_double("train.weight_decay")));
+}
+
+int64_t Trainer::total_steps(int64_t n_train) const {
+  const double epochs = cfg_.get_double("train.epochs");
+  if (epochs <= 0) return cfg_.get_int("train.steps");
+  const double per_epoch = static_cast<double>(n_train) / static_cast<double>(cfg_.get_int("train.batch_size"));
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(epochs * per_epoch)));
+}
+
+std::vector<const Example*> Trainer::batch_for_step(const std::vector<Example>& data, int64_t step) const {
+  // Sample stream = epoch permutations back to back; step s takes [s B, (s + 1) B).
+  const auto n = static_cast<int64_t>(data.size());
+  const int64_t B = cfg_.get_int("train.batch_size");
+  std::vector<const Example*> out;
+  int64_t cached_epoch = -1;
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  for (int64_t k = step * B; k < (step + 1) * B; ++k) {
+    const int64_t epoch = k / n;
+    if (epoch != cached_epoch) {
+      std::iota(perm.begin(), perm.end(), 0);
+      std::mt19937_64 rng(mix_seed(seed_, 1000 + static_cast<uint64_t>(epoch)));
+      std::shuffle(perm.begin(), perm.end(), rng);
+      cached_epoch = epoch;
+    }
+    out.push_back(&data[static_cast<size_t>(perm[static_cast<size_t>(k % n)])]);
+  }
+  return out;
+}
+
+double Trainer::lr_at(int64_t step, int64_t total) const {
+  const double peak = cfg_.get_double("train.lr"), floor = peak * cfg_.get_double("train.min_lr_ratio");
+  const int64_t warmup = cfg_.get_int("train.warmup_steps");
+  if (step < warmup) return peak * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  const double frac = total > warmup ? static_cast<double>(step - warmup) / static_cast<double>(total - warmup) : 0.0;
+  return floor + (peak - floor) * (1.0 - frac);
+}
+
+bool Trainer::train(const std::vector<Example>& data, const TrainHooks& hooks) {
+  DIST2_CHECK(!data.empty(), "no training examples");
+  const int64_t total = total_steps(static_cast<int64_t>(data.size()));
+  const int64_t log_every = cfg_.get_int("train.log_every"), ckpt_every = cfg_.get_int("train.checkpoint_every");
+  const double clip = cfg_.get_double("train.grad_clip");
+  BatchOptions bopt;
+  bopt.place_weighting = cfg_.get_bool("loss.place_weighting");
+  bopt.contrastive = cfg_.get_bool("loss.contrastive") && loss_.kind == LossKind::dist;
+  bopt.squared_distance = metric_.kind() != MetricKind::absolute;
+  bopt.context = cfg_.get_int("model.context");
+  bopt.ignore_index = loss_.ignore_index;
+
+  model_->train();
+  Progress progress("train", total, hooks.show_progress);
+  double sum_loss = 0, sum_ce = 0, sum_aux = 0;
+  int64_t window = 0;
+  while (step_ < total) {
+    if (hooks.should_stop && hooks.should_stop()) return false;
+    std::mt19937_64 rng(mix_seed(seed_, 5000000 + static_cast<uint64_t>(step_)));
+    TrainBatch batch = make_batch(batch_for_step(data, step_), tok_, metric_, bopt, rng);
+    const double lr = lr_at(step_, total);
+    for (auto& group : optimizer_->param_groups())
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+
+    optimizer_->zero_grad();
+    auto logits = model_->forward(batch.inputs);
+    batch.loss.logits = logits.view({-1, logits.size(-1)});
+    LossTerms terms = reference_loss(batch.loss, metric_, loss_);
+    const double loss_value = terms.total.item<double>();
+    DIST2_CHECK(std::isfinite(loss_value), "non-finite loss {} at step {}", loss_value, step_);
+    terms.total.backward();
+    if (clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), clip);
+    optimizer_->step();
+    ++step_;
+
+    sum_loss += loss_value, sum_ce += terms.ce.item<double>(), sum_aux += terms.aux.item<double>(), ++window;
+    if (step_ % log_every == 0 || step_ == total) {
+      if (hooks.on_log)
+        hooks.on_log(step_, {{"loss", sum_loss / window}, {"ce", sum_ce / window}, {"aux", sum_aux / window}, {"lr", lr}});
+      progress.update(step_, fmt::format("loss {:.4f}", sum_loss / window));
+      sum_loss = sum_ce = sum_aux = 0, window = 0;
+    }
+    if (hooks.on_checkpoint && ckpt_every > 0 && step_ % ckpt_every == 0 && step_ < total) hooks.on_checkpoint(step_);
+  }
+  progress.finish();
+  if (hooks.on_checkpoint) hooks.on_checkpoint(step_);
+  return true;
+}
+
+void Trainer::save_checkpoint(const std::string& path) const {
+  torch::serialize::OutputArchive archive, model_ar, opt_ar;
+  model_->save(model_ar);
+  optimizer_->save(opt_ar);
+  archive.write("model", model_ar);
+  archive.write("optimizer", opt_ar);
+  archive.write("step", torch::tensor(step_, torch::kInt64));
+  const std::string tmp = path + ".tmp";
+  archive.save_to(tmp);
+  std::filesystem::rename(tmp, path);  // atomic: a crash leaves the previous checkpoint
+}
+
+void Trainer::load_checkpoint(const std::string& path) {
+  DIST2_CHECK(std::filesystem::exists(path), "no checkpoint at '{}'", path);
+  torch::serialize::InputArchive archive, model_ar, opt_ar;
+  try {
+    archive.load_from(path);
+    archive.read("model", model_ar);
+    archive.read("optimizer", opt_ar);
+    model_->load(model_ar);
+    optimizer_->load(opt_ar);
+    torch::Tensor step;
+    archive.read("step", step);
+    step_ = step.item<int64_t>();
+  } catch (const c10::Error& e) {
+    throw Error(fmt::format("checkpoint '{}' is unreadable or from another model: {}", path,
+                            std::string(e.what_without_backtrace()).substr(0, 200)));
+  }
+}
+
+}  // namespace dist2

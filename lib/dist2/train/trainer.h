@@ -1,0 +1,64 @@
+#pragma once
+// The training loop: AdamW, linear warmup then linear decay, gradient clipping,
+// steps or epochs, checkpoints. Deterministic: the same config, seed and thread
+// count give the same losses bit for bit, and the batch of step s depends only
+// on (seed, s), so a resumed run continues exactly where it stopped.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "dist2/config/config.h"
+#include "dist2/loss/loss.h"
+#include "dist2/model/gpt.h"
+#include "dist2/tasks/task.h"
+#include "dist2/tokenizer/tokenizer.h"
+
+namespace dist2 {
+
+struct TrainHooks {
+  // Every train.log_every steps: averaged "loss", "ce", "aux", and "lr".
+  std::function<void(int64_t step, const std::map<std::string, double>& values)> on_log;
+  // Every train.checkpoint_every steps and at the end.
+  std::function<void(int64_t step)> on_checkpoint;
+  // Checked between steps; true stops training early (the caller decides what that means).
+  std::function<bool()> should_stop;
+  bool show_progress = true;
+};
+
+class Trainer {
+ public:
+  Trainer(const config::Config& cfg, const Tokenizer& tok, const MetricSpace& metric, const LossOptions& loss);
+
+  // Steps to run for a training set of n examples (train.steps, or from train.epochs).
+  int64_t total_steps(int64_t n_train) const;
+  // Runs from the current step to total_steps; returns false if stopped early.
+  bool train(const std::vector<Example>& data, const TrainHooks& hooks);
+
+  Gpt& model() { return model_; }
+  int64_t step() const { return step_; }
+  void save_checkpoint(const std::string& path) const;
+  void load_checkpoint(const std::string& path);
+
+ private:
+  std::vector<const Example*> batch_for_step(const std::vector<Example>& data, int64_t step) const;
+  double lr_at(int64_t step, int64_t total) const;
+
+  const config::Config cfg_;
+  const Tokenizer& tok_;
+  const MetricSpace& metric_;
+  LossOptions loss_;
+  Gpt model_{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  int64_t step_ = 0;
+  uint64_t seed_ = 0;
+};
+
+GptOptions gpt_options(const config::Config& cfg, int64_t vocab_size);
+// splitmix64 of (a, b): independent generator seeds from a seed and an index.
+uint64_t mix_seed(uint64_t a, uint64_t b);
+
+}  // namespace dist2
