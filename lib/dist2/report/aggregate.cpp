@@ -47,16 +47,26 @@ std::string join(const std::vector<std::string>& xs, const std::string& sep) {
   return out;
 }
 
-// The value a pinned param is held at: the one asked for, else the largest present.
-std::string pick_pin_value(const std::string& key, const std::vector<const RunRecord*>& runs,
+// The value a pinned param is held at: the one asked for, else the largest value
+// among those at which the most rows have runs. (A store can hold Table 11's dist
+// and sft runs at larger n_train than the ablations were run at; "the largest
+// present" alone would then pick a value with the ablation rows empty.)
+std::string pick_pin_value(const std::string& key, const Layout& layout, const std::vector<const RunRecord*>& runs,
                            const std::map<std::string, std::string>& pins) {
   if (auto it = pins.find(key); it != pins.end()) return canonical_value(it->second);
-  std::vector<std::string> values;
+  std::map<std::string, std::set<size_t>> rows_at;  // value -> rows with runs there
   for (const RunRecord* r : runs)
-    if (const std::string* v = param(*r, key)) values.push_back(canonical_value(*v));
-  if (values.empty()) return "";
-  sort_column_values(values);
-  return values.back();
+    if (const std::string* v = param(*r, key))
+      for (size_t i = 0; i < layout.rows.size(); ++i)
+        if (matches(*r, layout.rows[i].filter)) rows_at[canonical_value(*v)].insert(i);
+  if (rows_at.empty()) return "";
+  size_t most = 0;
+  for (const auto& [_, rows] : rows_at) most = std::max(most, rows.size());
+  std::vector<std::string> best;
+  for (const auto& [value, rows] : rows_at)
+    if (rows.size() == most) best.push_back(value);
+  sort_column_values(best);
+  return best.back();
 }
 
 // The runs that share a seed (more generally, the layout's pair keys) form one unit;
@@ -172,20 +182,32 @@ TableResult aggregate(const Layout& layout, const std::vector<RunRecord>& runs,
 
   // 1. The runs this layout can use: finished, matching, with at least one metric.
   std::vector<const RunRecord*> used;
+  size_t without_metrics = 0;
   for (const RunRecord& r : runs) {
     if (!is_finished(r)) {
       ++t.runs_not_finished;
       continue;
     }
-    if (!matches(r, layout.common) || !has_any_metric(r, layout)) continue;
+    if (!matches(r, layout.common)) continue;
     bool in_some_row = std::any_of(layout.rows.begin(), layout.rows.end(),
                                    [&](const RowSpec& row) { return matches(r, row.filter); });
-    if (in_some_row) used.push_back(&r);
+    if (!in_some_row) continue;
+    if (has_any_metric(r, layout)) {
+      used.push_back(&r);
+    } else {
+      ++without_metrics;  // e.g. a metric stored as NaN: say so rather than drop it silently
+    }
+  }
+  if (without_metrics) {
+    std::vector<std::string> keys;
+    for (const MetricSpec& m : layout.metrics) keys.push_back(m.key);
+    t.warnings.push_back(fmt::format("{} finished runs of this table have no finite {}; left out",
+                                     without_metrics, join(keys, " or ")));
   }
 
   // 2. Pins hold a param at one value (Table 5 at one n_train).
   for (const std::string& key : layout.pins) {
-    const std::string value = pick_pin_value(key, used, pins);
+    const std::string value = pick_pin_value(key, layout, used, pins);
     t.pinned.emplace_back(key, value);
     std::vector<const RunRecord*> kept;
     for (const RunRecord* r : used)

@@ -96,7 +96,8 @@ Layout table5() {
        {{"loss.kind", "dist"}, {"loss.place_weighting", "false"}, {"loss.contrastive", "true", true}}},
       {"dist without contrastive augmentation",
        {{"loss.kind", "dist"}, {"loss.contrastive", "false"}, {"loss.place_weighting", "true", true}}},
-      {"label smoothing 0.1 (no distance-aware target)", {{"loss.kind", "label_smoothing"}}},
+      {"label smoothing 0.1 (no distance-aware target)",
+       {{"loss.kind", "label_smoothing"}, {"loss.smoothing", "0.1", true}}},
       {"sft", {{"loss.kind", "sft"}}},
   };
   l.pins = {"task.n_train"};

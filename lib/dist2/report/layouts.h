@@ -61,7 +61,7 @@ struct Layout {
   std::string column_key;          // param that makes the column axis; "" = one column group
   std::string column_label;        // its printed name ("n_train")
   // Params held at one value: the value given in ReportContext::pins, else the
-  // largest (numerically) present among the layout's runs.
+  // largest value among those at which the most rows have runs.
   std::vector<std::string> pins;
   std::vector<MetricSpec> metrics;  // per column group: mean and std of each
   std::vector<ReferenceSpec> references;

@@ -296,10 +296,12 @@ std::vector<std::string> provenance(const Layout& layout, const TableResult& t, 
                   t.runs_not_finished)};
   for (const auto& [key, value] : t.pinned)
     out.push_back(fmt::format("held at: {} = {} ({})", key, value.empty() ? "(none present)" : value,
-                              ctx.pins.count(key) ? "as requested" : "the largest present"));
+                              ctx.pins.count(key) ? "as requested" : "the largest value at which the most rows have runs"));
   if (!t.temperature.empty()) out.push_back("temperature: " + t.temperature);
-  out.push_back(fmt::format("cells: mean and sample std (n-1) over seeds; n = {} seeds per cell unless marked",
-                            t.typical_n));
+  out.push_back(t.typical_n == 0 ? std::string("cells: mean and sample std (n-1) over seeds; no cell has runs")
+                                 : fmt::format("cells: mean and sample std (n-1) over seeds; n = {} seeds per cell "
+                                               "unless marked",
+                                               t.typical_n));
   return out;
 }
 

@@ -27,7 +27,8 @@ struct ReportContext {
   std::string date;
   std::string machine;
   // Params to hold at a given value for layouts that pin one (e.g. Table 5 at
-  // {"task.n_train", "1024"}); without one, the largest value present is used.
+  // {"task.n_train", "1024"}); without one, the largest value at which the most
+  // rows have runs.
   std::map<std::string, std::string> pins;
 };
 
