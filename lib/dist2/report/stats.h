@@ -1,0 +1,42 @@
+#pragma once
+// Statistics over seeds: mean, sample std, and the paired sign-flip test that
+// compares a loss against the baseline run for run (same seed, same column).
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace dist2::report {
+
+double mean(const std::vector<double>& xs);         // NaN for an empty vector
+double sample_std(const std::vector<double>& xs);   // n-1 denominator; 0 for n=1, NaN for n=0
+
+struct Summary {
+  size_t n = 0;
+  double mean = 0;
+  double std = 0;
+};
+Summary summarize(const std::vector<double>& xs);
+
+// Up to this many pairs every sign pattern is enumerated; above, Monte Carlo.
+constexpr size_t kExactSignFlipMaxN = 20;
+constexpr size_t kMonteCarloDraws = 100000;
+
+struct PairedResult {
+  size_t n = 0;            // number of pairs
+  double mean_diff = 0;    // mean of d_i = x_i - baseline_i (NaN when n=0)
+  double std_diff = 0;     // sample std of d_i
+  double p_value = 1;      // two-sided sign-flip permutation p (NaN when n=0)
+  bool exact = true;       // all 2^n patterns enumerated (false: Monte Carlo)
+};
+
+// Two-sided sign-flip permutation test of "the d_i are symmetric around 0":
+// p = share of sign patterns s with |sum s_i d_i| >= |sum d_i|. Exact for
+// n <= kExactSignFlipMaxN; above, `draws` random patterns from a generator seeded
+// with `seed`, p = (1 + hits) / (1 + draws) so that p is never 0.
+PairedResult paired_sign_flip_test(const std::vector<double>& diffs, uint64_t seed = 20240601,
+                                   size_t draws = kMonteCarloDraws);
+
+// The smallest p the exact test can give with n pairs: 2 / 2^n (1 for n=0).
+double smallest_attainable_p(size_t n);
+
+}  // namespace dist2::report

@@ -1,0 +1,732 @@
+// Tests for the report library: statistics, layouts over synthetic runs, the three
+// text formats, the SVG writer and the report files. Runs are generated here with
+// known offsets per loss; expected numbers are recomputed independently.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <limits>
+#include <tuple>
+
+#include "dist2/report/aggregate.h"
+#include "dist2/report/layouts.h"
+#include "dist2/report/paper_numbers.h"
+#include "dist2/report/render.h"
+#include "dist2/report/stats.h"
+#include "dist2/report/svg.h"
+#include "dist2/util/error.h"
+
+using namespace dist2::report;
+
+namespace {
+
+// ---- independent reference computations ----
+
+double welford_std(const std::vector<double>& xs) {  // a different route to the sample std
+  double m = 0, s = 0;
+  for (size_t k = 0; k < xs.size(); ++k) {
+    const double delta = xs[k] - m;
+    m += delta / static_cast<double>(k + 1);
+    s += delta * (xs[k] - m);
+  }
+  return xs.size() > 1 ? std::sqrt(s / static_cast<double>(xs.size() - 1)) : 0.0;
+}
+
+double plain_mean(const std::vector<double>& xs) {
+  long double s = 0;
+  for (double x : xs) s += x;
+  return static_cast<double>(s / xs.size());
+}
+
+// Recursive enumeration of every sign pattern, comparing means.
+double brute_force_sign_flip_p(const std::vector<double>& d) {
+  const double observed = std::fabs(plain_mean(d));
+  size_t hits = 0, total = 0;
+  std::vector<double> signed_d(d.size());
+  std::function<void(size_t)> go = [&](size_t i) {
+    if (i == d.size()) {
+      ++total;
+      hits += std::fabs(plain_mean(signed_d)) >= observed - 1e-12;
+      return;
+    }
+    for (double s : {1.0, -1.0}) {
+      signed_d[i] = s * d[i];
+      go(i + 1);
+    }
+  };
+  go(0);
+  return static_cast<double>(hits) / static_cast<double>(total);
+}
+
+// ---- synthetic regression runs ----
+
+using Key = std::tuple<std::string, int, int>;  // loss, n_train, seed
+
+struct Synthetic {
+  std::vector<RunRecord> runs;
+  std::map<Key, std::pair<double, double>> truth;  // (mae, rmse) of each run
+};
+
+const std::vector<int> kNTrain = {16, 64, 256};
+
+Synthetic make_regression(int n_seeds, const std::map<std::string, double>& offset, uint32_t rng_seed) {
+  Synthetic s;
+  std::mt19937 rng(rng_seed);
+  std::normal_distribution<double> noise(0.0, 0.004);
+  int id = 0;
+  for (int n : kNTrain)
+    for (int seed = 1; seed <= n_seeds; ++seed) {
+      const double base = 0.25 / std::sqrt(static_cast<double>(n)) + 0.05;
+      const double seed_effect = noise(rng);  // shared by every loss of this seed: pairing helps
+      for (const auto& [loss, off] : offset) {
+        RunRecord r;
+        r.id = fmt::format("run{}", ++id);
+        r.status = "finished";
+        r.params = {{"task.name", "regression"}, {"loss.kind", loss},      {"task.n_train", std::to_string(n)},
+                    {"seed", std::to_string(seed)}, {"loss.alpha", "0.1"}, {"loss.tau", "2"}};
+        if (loss == "dist") r.params["loss.place_weighting"] = "true", r.params["loss.contrastive"] = "true";
+        const double mae = base + seed_effect + off + noise(rng);
+        const double rmse = 1.3 * mae + noise(rng);
+        r.metrics = {{"mae", mae}, {"rmse", rmse}, {"parse_failure_rate", 0.01 * seed},
+                     {"ref.constant.mae", 0.2 + 0.001 * seed}, {"ref.constant.rmse", 0.25 + 0.001 * seed},
+                     {"ref.mean_y.mae", 0.15 + 0.001 * seed},  {"ref.mean_y.rmse", 0.19 + 0.001 * seed},
+                     {"ref.oracle.mae", 0.0005},               {"ref.oracle.rmse", 0.0006}};
+        s.truth[{loss, n, seed}] = {mae, rmse};
+        s.runs.push_back(std::move(r));
+      }
+    }
+  return s;
+}
+
+std::vector<double> truth_values(const Synthetic& s, const std::string& loss, int n, int n_seeds, bool rmse) {
+  std::vector<double> xs;
+  for (int seed = 1; seed <= n_seeds; ++seed) {
+    auto it = s.truth.find({loss, n, seed});
+    if (it != s.truth.end()) xs.push_back(rmse ? it->second.second : it->second.first);
+  }
+  return xs;
+}
+
+std::vector<double> truth_diffs(const Synthetic& s, const std::string& loss, int n, int n_seeds, bool rmse) {
+  std::vector<double> d;
+  for (int seed = 1; seed <= n_seeds; ++seed) {
+    auto a = s.truth.find({loss, n, seed}), b = s.truth.find({"sft", n, seed});
+    if (a == s.truth.end() || b == s.truth.end()) continue;
+    d.push_back(rmse ? a->second.second - b->second.second : a->second.first - b->second.first);
+  }
+  return d;
+}
+
+// ---- output parsing ----
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') out.back() += '"', ++i;
+      else if (c == '"') quoted = false;
+      else out.back() += c;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
+std::vector<std::vector<std::string>> csv_records(const std::string& csv) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(csv);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] != '#') rows.push_back(split_csv_line(line));
+  return rows;
+}
+
+// The CSV value for (section, row, column value, metric, stat), or "" if absent.
+std::string csv_value(const std::vector<std::vector<std::string>>& rows, const std::string& section,
+                      const std::string& row, const std::string& column, const std::string& metric,
+                      const std::string& stat, std::string* n = nullptr) {
+  for (const auto& r : rows)
+    if (r.size() == 8 && r[0] == section && r[1] == row && r[3] == column && r[4] == metric && r[5] == stat) {
+      if (n) *n = r[7];
+      return r[6];
+    }
+  return "";
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) ++n;
+  return n;
+}
+
+ReportContext test_context() {
+  ReportContext ctx;
+  ctx.command = "dist2 report table11 --format md";
+  ctx.profile = "smoke";
+  ctx.commit = "abc1234";
+  ctx.date = "2025-01-01";
+  ctx.machine = "test";
+  return ctx;
+}
+
+const std::map<std::string, double> kOffsets = {{"sft", 0.0}, {"vocab", -0.001}, {"dist", -0.03}};
+
+}  // namespace
+
+// ================================ statistics ================================
+
+TEST_CASE("mean and sample std match independent computations", "[report]") {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> u(-3, 3);
+  for (size_t n : {1, 2, 3, 10, 57}) {
+    std::vector<double> xs(n);
+    for (double& x : xs) x = u(rng);
+    CHECK(mean(xs) == Approx(plain_mean(xs)).epsilon(1e-12));
+    CHECK(sample_std(xs) == Approx(welford_std(xs)).epsilon(1e-10).margin(1e-14));
+  }
+  CHECK(sample_std({4.2}) == 0);
+  CHECK(std::isnan(mean({})));
+  CHECK(sample_std({1, 2, 3, 4}) == Approx(std::sqrt(5.0 / 3.0)));
+  const Summary s = summarize({1, 3});
+  CHECK(s.n == 2);
+  CHECK(s.mean == 2);
+  CHECK(s.std == Approx(std::sqrt(2.0)));
+}
+
+TEST_CASE("sign-flip test on known small cases", "[report]") {
+  // All five differences positive: only the all-plus and all-minus patterns are as extreme.
+  CHECK(paired_sign_flip_test({0.1, 0.2, 0.3, 0.4, 0.5}).p_value == Approx(2.0 / 32));
+  // Sums of +-1 +-2 +-3: |sum| = 6 only for the two uniform patterns.
+  CHECK(paired_sign_flip_test({1, 2, 3}).p_value == Approx(2.0 / 8));
+  // Mean exactly zero: every pattern is at least as extreme.
+  CHECK(paired_sign_flip_test({1, -1}).p_value == Approx(1.0));
+  CHECK(paired_sign_flip_test({0, 0, 0}).p_value == Approx(1.0));
+  const PairedResult r = paired_sign_flip_test({-0.2, -0.1, -0.4});
+  CHECK(r.n == 3);
+  CHECK(r.mean_diff == Approx(-0.7 / 3));
+  CHECK(r.std_diff == Approx(welford_std({-0.2, -0.1, -0.4})));
+  CHECK(r.exact);
+  CHECK(std::isnan(paired_sign_flip_test({}).p_value));
+  CHECK(paired_sign_flip_test({}).n == 0);
+  CHECK(smallest_attainable_p(5) == Approx(0.0625));
+  CHECK(smallest_attainable_p(6) == Approx(0.03125));
+}
+
+TEST_CASE("sign-flip test agrees with brute-force enumeration", "[report]") {
+  std::mt19937 rng(11);
+  std::normal_distribution<double> g(0.3, 1.0);
+  for (size_t n = 1; n <= 12; ++n)
+    for (int rep = 0; rep < 3; ++rep) {
+      std::vector<double> d(n);
+      for (double& x : d) x = g(rng);
+      INFO("n = " << n);
+      CHECK(paired_sign_flip_test(d).p_value == Approx(brute_force_sign_flip_p(d)).margin(1e-12));
+    }
+  // Ties: integer differences make many patterns exactly as extreme as the observed one.
+  const std::vector<double> ties = {1, 1, 2, -1, 3, 1, -2};
+  CHECK(paired_sign_flip_test(ties).p_value == Approx(brute_force_sign_flip_p(ties)));
+}
+
+TEST_CASE("sign-flip test above 20 pairs uses a seeded Monte Carlo close to the exact p", "[report]") {
+  std::mt19937 rng(5);
+  std::normal_distribution<double> g(0.25, 1.0);
+  std::vector<double> d(21);
+  for (double& x : d) x = g(rng);
+  const PairedResult mc = paired_sign_flip_test(d, 99);
+  CHECK_FALSE(mc.exact);
+  const double exact = brute_force_sign_flip_p(d);
+  const double sd = std::sqrt(exact * (1 - exact) / kMonteCarloDraws) + 1e-5;
+  CHECK(std::fabs(mc.p_value - exact) < 5 * sd);
+  CHECK(paired_sign_flip_test(d, 99).p_value == mc.p_value);  // reproducible by seed
+  const std::vector<double> positive(25, 1.0);
+  CHECK(paired_sign_flip_test(positive).p_value == Approx(1.0 / (1 + kMonteCarloDraws)));
+}
+
+// ================================ paper numbers ================================
+
+TEST_CASE("paper tables are complete and consistent across the paper's own tables", "[report]") {
+  for (const std::string& id : paper_table_ids()) {
+    const PaperTable& t = paper_table(id);
+    INFO(id);
+    CHECK(!t.source.empty());
+    CHECK(!t.model.empty());
+    for (const PaperRow& row : t.rows) {
+      CHECK(row.values.size() == t.width());
+      for (const std::string& v : row.values) CHECK((v == "-" || std::isfinite(paper_value(v))));
+    }
+  }
+  // The paper prints some numbers twice; independent transcriptions must agree.
+  const PaperTable& t11 = paper_table("table11");
+  const PaperTable& t5 = paper_table("table5");
+  for (size_t i = 0; i < 4; ++i) {
+    CHECK(t5.rows[0].values[i] == t11.rows[2].values[9 * 4 + i]);  // dist at 10 problems
+    CHECK(t5.rows[4].values[i] == t11.rows[0].values[9 * 4 + i]);  // sft at 10 problems
+  }
+  CHECK(paper_table("table3").rows[8].values[4] == paper_table("table8").rows[0].values[0]);  // dist 85.3
+  CHECK(paper_table("table6").rows[2].values[0] == paper_table("table8").rows[0].values[0]);
+  CHECK(paper_table("table12_top").rows[1].values[0] == paper_table("table3").rows[7].values[4]);  // sft 75.3
+  CHECK(paper_table("table7_top").rows[1].values[0] == paper_table("table8").rows[2].values[0]);
+  CHECK_THROWS_WITH(paper_table("table99"), Catch::Contains("table11"));
+}
+
+// ================================ layouts ================================
+
+TEST_CASE("layouts are found by name and unknown names list the valid ones", "[report]") {
+  for (const char* name : {"table11", "figure3", "table5", "table6", "table8"})
+    CHECK(find_layout(name).name == name);
+  CHECK_THROWS_AS(find_layout("table42"), dist2::Error);
+  CHECK_THROWS_WITH(find_layout("table42"), Catch::Contains("table11") && Catch::Contains("figure3"));
+  for (const std::string& name : layout_names()) {
+    const Layout& l = find_layout(name);
+    for (const std::string& id : l.paper) CHECK_NOTHROW(paper_table(id));
+    if (!l.baseline.empty())
+      CHECK(std::any_of(l.rows.begin(), l.rows.end(), [&](const RowSpec& r) { return r.label == l.baseline; }));
+  }
+}
+
+TEST_CASE("param filters compare numbers, booleans and absent keys", "[report]") {
+  RunRecord r;
+  r.params = {{"loss.alpha", "1"}, {"loss.place_weighting", "True"}, {"loss.kind", "dist"}};
+  CHECK(matches(r, {{"loss.alpha", "1.0"}}));
+  CHECK_FALSE(matches(r, {{"loss.alpha", "0.1"}}));
+  CHECK(matches(r, {{"loss.place_weighting", "true"}}));
+  CHECK_FALSE(matches(r, {{"loss.contrastive", "true"}}));
+  CHECK(matches(r, {{"loss.contrastive", "true", true}}));
+  CHECK_FALSE(matches(r, {{"loss.kind", "sft"}}));
+  std::vector<std::string> cols = {"256", "16", "64.0", "64", "abc"};
+  for (auto& c : cols) c = canonical_value(c);
+  sort_column_values(cols);
+  CHECK(cols == std::vector<std::string>{"16", "64", "256", "abc"});
+}
+
+TEST_CASE("table11 cells and paired tests match independent computations", "[report]") {
+  const Synthetic s = make_regression(5, kOffsets, 1234);
+  const TableResult t = aggregate(find_layout("table11"), s.runs);
+  REQUIRE(t.columns == std::vector<std::string>{"16", "64", "256"});
+  CHECK(t.runs_used == s.runs.size());
+  CHECK(t.typical_n == 5);
+  CHECK(t.warnings.empty());
+  CHECK(t.temperature.find("loss.tau = 2") != std::string::npos);
+  const std::vector<std::string> losses = {"sft", "vocab", "dist"};
+  for (size_t i = 0; i < losses.size(); ++i)
+    for (size_t c = 0; c < kNTrain.size(); ++c)
+      for (int m = 0; m < 2; ++m) {
+        INFO(losses[i] << " n=" << kNTrain[c] << " metric " << m);
+        const auto xs = truth_values(s, losses[i], kNTrain[c], 5, m == 1);
+        const Summary& cell = t.rows[i].cells[c][m];
+        CHECK(cell.n == 5);
+        CHECK(cell.mean == Approx(plain_mean(xs)).epsilon(1e-12));
+        CHECK(cell.std == Approx(welford_std(xs)).epsilon(1e-9));
+        if (losses[i] == "sft") {
+          CHECK(t.rows[i].paired.empty());
+          continue;
+        }
+        const auto d = truth_diffs(s, losses[i], kNTrain[c], 5, m == 1);
+        const PairedResult& p = t.rows[i].paired[c][m];
+        CHECK(p.n == 5);
+        CHECK(p.mean_diff == Approx(plain_mean(d)).epsilon(1e-9));
+        CHECK(p.std_diff == Approx(welford_std(d)).epsilon(1e-9));
+        CHECK(p.p_value == Approx(brute_force_sign_flip_p(d)));
+      }
+  // Reference rows: one value per seed, averaged over seeds.
+  REQUIRE(t.references.size() == 3);
+  CHECK(t.references[0].cells[1][0].mean == Approx(0.2 + 0.003));
+  CHECK(t.references[0].cells[1][0].n == 5);
+  CHECK(t.references[2].cells[0][1].mean == Approx(0.0006));
+  CHECK(t.rows[0].diagnostics[0].mean == Approx(0.03));
+}
+
+TEST_CASE("repeated seeds are averaged and mixed configurations are flagged", "[report]") {
+  Synthetic s = make_regression(3, {{"sft", 0}, {"dist", -0.01}}, 3);
+  auto sft16 = [](const RunRecord& r, const char* seed) {
+    return r.params.at("loss.kind") == "sft" && r.params.at("task.n_train") == "16" && r.params.at("seed") == seed;
+  };
+  const RunRecord first = *std::find_if(s.runs.begin(), s.runs.end(), [&](const RunRecord& r) { return sft16(r, "1"); });
+  RunRecord again = first;  // sft, n=16, seed 1, once more
+  again.id = "again";
+  again.metrics["mae"] += 0.1;
+  s.runs.push_back(again);
+  std::find_if(s.runs.begin(), s.runs.end(), [&](const RunRecord& r) { return sft16(r, "2"); })
+      ->params["train.steps"] = "999";
+  RunRecord no_metrics = first;
+  no_metrics.id = "nan";
+  no_metrics.metrics = {{"mae", std::nan("")}};
+  s.runs.push_back(no_metrics);
+  RunRecord unfinished = first;
+  unfinished.status = "running";
+  s.runs.push_back(unfinished);
+  const TableResult t = aggregate(find_layout("table11"), s.runs);
+  CHECK(t.runs_not_finished == 1);
+  CHECK(t.rows[0].cells[0][0].n == 3);  // still three seeds
+  const double seed1 = (first.metrics.at("mae") + again.metrics.at("mae")) / 2;
+  const std::vector<double> expected = {seed1, std::get<0>(s.truth.at({"sft", 16, 2})), s.truth.at({"sft", 16, 3}).first};
+  CHECK(t.rows[0].cells[0][0].mean == Approx(plain_mean(expected)));
+  std::string warnings;
+  for (const auto& w : t.warnings) warnings += w + "\n";
+  CHECK(warnings.find("repeated runs") != std::string::npos);
+  CHECK(warnings.find("train.steps") != std::string::npos);
+  CHECK(warnings.find("1 finished runs of this table have no finite mae or rmse") != std::string::npos);
+}
+
+TEST_CASE("missing cells print a dash with the count and never crash", "[report]") {
+  Synthetic s = make_regression(5, kOffsets, 99);
+  std::vector<RunRecord> runs;
+  for (const RunRecord& r : s.runs)  // no vocab runs at n_train=64
+    if (!(r.params.at("loss.kind") == "vocab" && r.params.at("task.n_train") == "64")) runs.push_back(r);
+  const ReportContext ctx = test_context();
+  const std::string md = render(find_layout("table11"), runs, Format::Markdown, ctx);
+  CHECK(md.find("– (n=0)") != std::string::npos);
+  CHECK(md.find("vocab vs sft, MAE: n_train = 16:") != std::string::npos);
+  CHECK(md.find("n_train = 64: no paired runs (n = 0)") != std::string::npos);
+  const auto rows = csv_records(render(find_layout("table11"), runs, Format::Csv, ctx));
+  std::string n;
+  CHECK(csv_value(rows, "ours", "vocab", "64", "mae", "mean", &n) == "–");
+  CHECK(n == "0");
+  // Nothing at all: every format still renders, our cells all missing, paper rows intact.
+  for (const std::string& name : layout_names())
+    for (Format f : {Format::Markdown, Format::Csv, Format::Tex}) {
+      INFO(name << " " << format_name(f));
+      std::string out;
+      CHECK_NOTHROW(out = render(find_layout(name), {}, f, ctx));
+      CHECK(out.find("paper (") != std::string::npos);
+    }
+  CHECK_NOTHROW(render(find_layout("figure3"), {}, Format::Svg, ctx));
+}
+
+TEST_CASE("csv has one value per line under a constant header and matches the numbers", "[report]") {
+  const Synthetic s = make_regression(5, kOffsets, 1234);
+  const std::string csv = render(find_layout("table11"), s.runs, Format::Csv, test_context());
+  const auto rows = csv_records(csv);
+  REQUIRE(rows.size() > 10);
+  for (const auto& r : rows) CHECK(r.size() == rows[0].size());
+  CHECK(rows[0] == std::vector<std::string>{"section", "row", "column_key", "column_value", "metric", "stat", "value", "n"});
+  // Our numbers to three decimals, as recomputed here.
+  const auto xs = truth_values(s, "dist", 64, 5, false);
+  CHECK(std::stod(csv_value(rows, "ours", "dist", "64", "mae", "mean")) == Approx(plain_mean(xs)).margin(0.0005 + 1e-12));
+  CHECK(std::stod(csv_value(rows, "ours", "dist", "64", "mae", "std")) == Approx(welford_std(xs)).margin(0.0005 + 1e-12));
+  const auto d = truth_diffs(s, "vocab", 256, 5, true);
+  std::string n;
+  const std::string p = csv_value(rows, "paired", "vocab - sft (paired)", "256", "rmse", "p", &n);
+  CHECK(std::stod(p) == Approx(brute_force_sign_flip_p(d)).epsilon(0.005));
+  CHECK(n == "5");
+  // Provenance at the top.
+  CHECK(csv.find("# command: dist2 report table11") != std::string::npos);
+  CHECK(csv.find("# commit: abc1234") != std::string::npos);
+  CHECK(csv.find("# runs used: 45 of 45 given") != std::string::npos);
+}
+
+TEST_CASE("paper rows are labelled as the paper's and never enter our rows", "[report]") {
+  const Synthetic s = make_regression(5, kOffsets, 1234);
+  const auto rows = csv_records(render(find_layout("table11"), s.runs, Format::Csv, test_context()));
+  size_t paper_lines = 0;
+  for (const auto& r : rows) {
+    if (r[0] != "paper") continue;
+    ++paper_lines;
+    CHECK(r[1].rfind("paper (Llama-3.2 1B): ", 0) == 0);
+    CHECK(r[2] == "training problems");  // the paper's own axis, not task.n_train
+  }
+  CHECK(paper_lines == 3 * 40);
+  CHECK(csv_value(rows, "paper", "paper (Llama-3.2 1B): Llama-3.2 1B-dist", "10", "MAE mean", "value") == "0.092");
+  // With no runs, our rows hold no numbers at all: only the paper's do.
+  const auto empty = csv_records(render(find_layout("table11"), {}, Format::Csv, test_context()));
+  for (const auto& r : empty)
+    if (r[0] == "ours" || r[0] == "paired" || r[0] == "reference") CHECK(r[6] == "–");
+  const std::string md = render(find_layout("table11"), s.runs, Format::Markdown, test_context());
+  CHECK(md.find("| paper (Llama-3.2 1B): Llama-3.2 1B-sft |") != std::string::npos);
+  CHECK(md.find("training problems = 10: MAE mean") != std::string::npos);
+  CHECK(md.find("n_train = 256: MAE mean") != std::string::npos);
+}
+
+TEST_CASE("markdown has provenance and constant column counts", "[report]") {
+  const Synthetic s = make_regression(5, kOffsets, 1234);
+  const std::string md = render(find_layout("table11"), s.runs, Format::Markdown, test_context());
+  for (const char* field : {"- command: dist2 report table11", "- profile: smoke", "- commit: abc1234",
+                            "- date: 2025-01-01", "- machine: test", "- runs used: 45 of 45 given",
+                            "- temperature: loss.tau = 2"})
+    CHECK(md.find(field) != std::string::npos);
+  // Each table: every line has as many cells as its header.
+  size_t header_pipes = 0;
+  for (const std::string& line : lines_of(md)) {
+    if (line.rfind("|", 0) != 0) {
+      header_pipes = 0;
+      continue;
+    }
+    const size_t pipes = count(line, "|") - count(line, "\\|");
+    if (header_pipes == 0) header_pipes = pipes;
+    CHECK(pipes == header_pipes);
+  }
+  CHECK(md.find("| dist - sft (paired) |") != std::string::npos);
+  CHECK(md.find("| reference: oracle (exact line, rounding only) |") != std::string::npos);
+}
+
+TEST_CASE("tex has balanced tabulars with constant column counts", "[report]") {
+  const Synthetic s = make_regression(5, kOffsets, 1234);
+  for (const char* name : {"table11", "table5"}) {
+    const std::string tex = render(find_layout(name), s.runs, Format::Tex, test_context());
+    INFO(name);
+    CHECK(count(tex, "\\begin{tabular}") == 2);
+    CHECK(count(tex, "\\end{tabular}") == 2);
+    CHECK(tex.rfind("% ", 0) == 0);
+    bool inside = false;
+    size_t columns = 0;
+    for (const std::string& line : lines_of(tex)) {
+      if (line.rfind("\\begin{tabular}{", 0) == 0) {
+        inside = true;
+        const std::string spec = line.substr(16, line.find('}', 16) - 16);
+        columns = count(spec, "l") + count(spec, "r");
+        continue;
+      }
+      if (line == "\\end{tabular}") inside = false;
+      if (!inside || line.find("\\\\") == std::string::npos || line.find("multicolumn") != std::string::npos) continue;
+      CHECK(count(line, "&") - count(line, "\\&") + 1 == columns);
+    }
+  }
+}
+
+TEST_CASE("the within-noise sentence follows the computed p", "[report]") {
+  // Eight seeds, so that p can fall below 0.05 (2/256); dist is far below sft.
+  const Synthetic s = make_regression(8, kOffsets, 4321);
+  const Layout& layout = find_layout("table11");
+  const std::string md = render(layout, s.runs, Format::Markdown, test_context());
+  for (const std::string loss : {"vocab", "dist"})
+    for (int n : kNTrain) {
+      const auto d = truth_diffs(s, loss, n, 8, false);
+      const double p = brute_force_sign_flip_p(d);
+      const std::string clause_start = fmt::format("n_train = {}: {} (diff ", n, p >= 0.05 ? "within noise" : "not within noise");
+      const std::string p_text = fmt::format("p = {:#.3g}, n = 8", p);
+      INFO(loss << " " << clause_start << " " << p_text);
+      // Find this loss's MAE sentence and the clause for this column.
+      const size_t at = md.find(loss + " vs sft, MAE:");
+      REQUIRE(at != std::string::npos);
+      const std::string sentence = md.substr(at, md.find('\n', at) - at);
+      const size_t clause_at = sentence.find(fmt::format("n_train = {}: ", n));
+      REQUIRE(clause_at != std::string::npos);
+      const std::string clause = sentence.substr(clause_at, sentence.find(')', clause_at) - clause_at);
+      CHECK(clause.rfind(clause_start, 0) == 0);
+      CHECK(clause.find(p_text) != std::string::npos);
+    }
+  // dist is 0.03 below sft in every seed: every sign except the observed ones is less extreme.
+  CHECK(md.find("dist vs sft, MAE: n_train = 16: not within noise (diff -0.0") != std::string::npos);
+  CHECK(md.find("dist lower, i.e. better") != std::string::npos);
+  // Five seeds: nothing can reach p < 0.05, and the report says why.
+  const std::string md5 = render(layout, make_regression(5, kOffsets, 1).runs, Format::Markdown, test_context());
+  CHECK(md5.find("not within noise") == std::string::npos);
+  CHECK(md5.find("cannot give p below 0.0625") != std::string::npos);
+}
+
+TEST_CASE("table5 holds n_train where the most rows have runs, or where asked", "[report]") {
+  Synthetic s = make_regression(5, {{"sft", 0}, {"dist", -0.02}, {"label_smoothing", -0.005}}, 77);
+  for (RunRecord r : std::vector<RunRecord>(s.runs)) {  // ablation runs: dist without place weighting
+    if (r.params["loss.kind"] != "dist") continue;
+    r.params["loss.place_weighting"] = "false";
+    r.id += "-npw";
+    r.metrics["mae"] += 0.01;
+    s.runs.push_back(r);
+  }
+  // Table 11's dist and sft runs at a larger n_train than the ablations were run at.
+  for (RunRecord r : std::vector<RunRecord>(s.runs)) {
+    if (r.params["task.n_train"] != "256" || (r.params["loss.kind"] != "dist" && r.params["loss.kind"] != "sft")) continue;
+    if (r.params.count("loss.place_weighting") && r.params["loss.place_weighting"] == "false") continue;
+    r.params["task.n_train"] = "4096";
+    r.id += "-large";
+    s.runs.push_back(r);
+  }
+  const Layout& layout = find_layout("table5");
+  const TableResult t = aggregate(layout, s.runs);
+  REQUIRE(t.pinned.size() == 1);
+  CHECK(t.pinned[0].second == "256");
+  CHECK(t.rows[0].cells[0][0].mean == Approx(plain_mean(truth_values(s, "dist", 256, 5, false))));
+  CHECK(t.rows[1].cells[0][0].mean == Approx(plain_mean(truth_values(s, "dist", 256, 5, false)) + 0.01));
+  CHECK(t.rows[2].cells[0][0].n == 0);  // no runs without contrastive augmentation
+  CHECK(t.rows[3].cells[0][0].n == 5);
+  ReportContext ctx = test_context();
+  ctx.pins["task.n_train"] = "16";
+  const auto rows = csv_records(render(layout, s.runs, Format::Csv, ctx));
+  CHECK(std::stod(csv_value(rows, "ours", "dist", "", "mae", "mean")) ==
+        Approx(plain_mean(truth_values(s, "dist", 16, 5, false))).margin(0.0005 + 1e-12));
+  // Paired difference as columns in the row itself.
+  std::string n;
+  CHECK(!csv_value(rows, "ours", "dist", "", "mae", "diff_mean", &n).empty());
+  CHECK(n == "5");
+  const std::string md = render(layout, s.runs, Format::Markdown, ctx);
+  CHECK(md.find("held at: task.n_train = 16 (as requested)") != std::string::npos);
+  CHECK(md.find("| paper (Llama-3.2 1B): - Place value weighting |") != std::string::npos);
+  CHECK(md.find("MAE diff vs sft") != std::string::npos);
+}
+
+TEST_CASE("reward layouts: rows are filters, columns are metric names, percent", "[report]") {
+  std::vector<RunRecord> runs;
+  std::mt19937 rng(3);
+  std::normal_distribution<double> noise(0, 0.01);
+  std::map<std::string, std::vector<double>> truth;
+  for (int seed = 1; seed <= 4; ++seed)
+    for (const char* alpha : {"1.0", "0.1", "0.001"})
+      for (const char* kind : {"dist", "sft"}) {
+        if (std::string(kind) == "sft" && std::string(alpha) != "0.1") continue;
+        RunRecord r;
+        r.id = fmt::format("r{}{}{}", seed, alpha, kind);
+        r.status = "finished";
+        r.params = {{"loss.kind", kind}, {"loss.alpha", alpha}, {"loss.metric", "sq"}, {"seed", std::to_string(seed)}};
+        r.metrics["accuracy.average"] = 0.75 + noise(rng);
+        truth[std::string(kind) + alpha].push_back(r.metrics["accuracy.average"]);
+        runs.push_back(r);
+      }
+  const TableResult t = aggregate(find_layout("table6"), runs);
+  CHECK(t.rows[0].cells[0][0].mean == Approx(plain_mean(truth["dist1.0"])));
+  CHECK(t.rows[2].cells[0][0].mean == Approx(plain_mean(truth["dist0.1"])));
+  CHECK(t.rows[1].cells[0][0].n == 0);  // alpha = 0.2 not run
+  CHECK(t.rows.back().cells[0][0].mean == Approx(plain_mean(truth["sft0.1"])));
+  const auto rows = csv_records(render(find_layout("table6"), runs, Format::Csv, test_context()));
+  CHECK(std::stod(csv_value(rows, "ours", "dist, alpha = 0.001", "", "accuracy.average", "mean")) ==
+        Approx(100 * plain_mean(truth["dist0.001"])).margin(0.05 + 1e-9));
+  const std::string md = render(find_layout("table8"), runs, Format::Markdown, test_context());
+  CHECK(md.find("| paper (Llama-3.1-8B): DIST2 Loss (Random) | 76.0 |") != std::string::npos);
+  CHECK(md.find("dist, random distance table vs sft, accuracy (%): no paired runs (n = 0).") != std::string::npos);
+}
+
+// ================================ SVG ================================
+
+namespace {
+
+// Checks that tags nest and close properly and returns the element names in order.
+std::vector<std::string> xml_elements(const std::string& svg, bool* well_formed) {
+  std::vector<std::string> stack, names;
+  *well_formed = true;
+  for (size_t pos = svg.find('<'); pos != std::string::npos; pos = svg.find('<', pos + 1)) {
+    const size_t end = svg.find('>', pos);
+    if (end == std::string::npos) return *well_formed = false, names;
+    const std::string tag = svg.substr(pos + 1, end - pos - 1);
+    if (tag.empty()) return *well_formed = false, names;
+    if (tag[0] == '/') {
+      if (stack.empty() || stack.back() != tag.substr(1)) return *well_formed = false, names;
+      stack.pop_back();
+      continue;
+    }
+    const std::string name = tag.substr(0, tag.find_first_of(" \n/"));
+    names.push_back(name);
+    if (tag.back() != '/') stack.push_back(name);
+    if (count(tag, "\"") % 2 != 0) *well_formed = false;
+  }
+  if (!stack.empty()) *well_formed = false;
+  return names;
+}
+
+bool all_numbers_finite(const std::string& svg) {
+  static const std::regex attr("\\s(?:x|y|x1|x2|y1|y2|cx|cy|r|width|height)=\"([^\"]*)\"");
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), attr); it != std::sregex_iterator(); ++it) {
+    const std::string v = (*it)[1];
+    if (v.find_first_not_of("-0123456789.") != std::string::npos || !std::isfinite(std::stod(v))) return false;
+  }
+  std::string lower = svg;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower.find("nan") == std::string::npos && lower.find("inf") == std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("svg writer: well formed, one path per series, finite numbers", "[report]") {
+  svg::Figure fig;
+  fig.title = "A & B <test>";
+  svg::Panel p;
+  p.title = "panel";
+  p.log_x = true;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  p.series.push_back({"a", {1, 10, 100}, {0.3, 0.2, 0.1}, {0.25, 0.15, 0.05}, {0.35, 0.25, 0.15}, "", false});
+  p.series.push_back({"gap", {1, 10, 100}, {0.3, nan, 0.1}, {}, {}, "", true});
+  p.series.push_back({"flat", {5}, {0.2}, {}, {}, "", false});
+  p.series.push_back({"non-positive x", {0, -1}, {0.1, 0.2}, {}, {}, "", false});
+  svg::Panel empty;
+  empty.title = "empty";
+  empty.series.push_back({"nothing", {}, {}, {}, {}, "", false});
+  fig.rows.push_back({300, {p, empty}});
+  const std::string out = svg::render(fig);
+  bool ok = false;
+  const auto names = xml_elements(out, &ok);
+  CHECK(ok);
+  CHECK(names.front() == "svg");
+  CHECK(std::count(names.begin(), names.end(), "path") == 5);
+  CHECK(std::count(names.begin(), names.end(), "polygon") == 1);  // one band
+  CHECK(all_numbers_finite(out));
+  CHECK(out.find("A &amp; B &lt;test&gt;") != std::string::npos);
+  CHECK(out.find("stroke-dasharray") != std::string::npos);
+  CHECK(out.find("fill-opacity=\"0.18\"") != std::string::npos);
+  CHECK(out.find("(log scale)") != std::string::npos);
+}
+
+TEST_CASE("tick helpers give round values covering the range", "[report]") {
+  const auto t = svg::nice_ticks(0.013, 0.27);
+  REQUIRE(t.size() >= 3);
+  for (double v : t) CHECK((v >= 0.013 - 1e-12 && v <= 0.27 + 1e-12));
+  const double step = t[1] - t[0];
+  for (size_t i = 1; i < t.size(); ++i) CHECK(t[i] - t[i - 1] == Approx(step));
+  CHECK(svg::log_ticks(5, 5000) == std::vector<double>{10, 100, 1000});
+  CHECK(svg::nice_ticks(1, 1).empty());
+}
+
+TEST_CASE("figure3 plots every loss and the paper's curves in separate panels", "[report]") {
+  const Synthetic s = make_regression(5, kOffsets, 1234);
+  const std::string out = render(find_layout("figure3"), s.runs, Format::Svg, test_context());
+  bool ok = false;
+  const auto names = xml_elements(out, &ok);
+  CHECK(ok);
+  // Ours: 2 panels x (3 losses + 3 reference predictors); paper: 2 panels x 3 losses.
+  CHECK(std::count(names.begin(), names.end(), "path") == 2 * 6 + 2 * 3);
+  CHECK(std::count(names.begin(), names.end(), "polygon") == 2 * 3);
+  CHECK(all_numbers_finite(out));
+  CHECK(out.find("Paper (Llama-3.2 1B), table11: MAE<") != std::string::npos);
+  CHECK(out.find("training problems (the paper's axis, not ours)") != std::string::npos);
+  CHECK(out.find("commit: abc1234") != std::string::npos);
+  CHECK_THROWS_WITH(render(find_layout("table11"), s.runs, Format::Svg, test_context()), Catch::Contains("figure3"));
+}
+
+// ================================ files ================================
+
+TEST_CASE("write_report writes each file whole and leaves no temporary behind", "[report]") {
+  const Synthetic s = make_regression(5, kOffsets, 1234);
+  const auto dir = std::filesystem::temp_directory_path() / fmt::format("dist2_report_test_{}", ::getpid());
+  std::filesystem::remove_all(dir);
+  const ReportFiles fig = write_report("figure3", s.runs, Format::Markdown, test_context(), (dir / "out").string());
+  REQUIRE(fig.paths.size() == 2);
+  CHECK(fig.paths[0] == (dir / "out" / "figure3.svg").string());
+  CHECK(fig.paths[1] == (dir / "out" / "figure3.md").string());
+  const ReportFiles tab = write_report("table11", s.runs, Format::Tex, test_context(), (dir / "out").string());
+  REQUIRE(tab.paths.size() == 1);
+  std::ifstream f(tab.paths[0]);
+  std::stringstream content;
+  content << f.rdbuf();
+  CHECK(content.str() == render(find_layout("table11"), s.runs, Format::Tex, test_context()));
+  size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir / "out")) {
+    ++files;
+    CHECK(e.path().string().find(".tmp") == std::string::npos);
+  }
+  CHECK(files == 3);
+  CHECK_THROWS_WITH(write_report("table11", s.runs, Format::Svg, test_context(), (dir / "out").string()),
+                    Catch::Contains("svg is for figures"));
+  CHECK_THROWS_WITH(parse_format("html"), Catch::Contains("md, csv, tex, svg"));
+  CHECK(parse_format("latex") == Format::Tex);
+  std::filesystem::remove_all(dir);
+}
