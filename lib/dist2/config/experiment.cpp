@@ -17,7 +17,8 @@ using detail::located;
 using detail::location;
 using detail::Setting;
 
-const std::vector<std::string> kTopLevelKeys = {"experiment", "report", "description", "config", "sweep", "profiles"};
+const std::vector<std::string> kTopLevelKeys = {"experiment", "report",  "description", "config",
+                                                "sweep",      "variants", "profiles"};
 const std::string kTaskNameKey = "task.name";
 const std::string kDefaultProfile = "default";
 
@@ -233,6 +234,26 @@ void apply_layer(const Layer& layer, const Schema& schema, Config& base, Grid& g
   }
 }
 
+// variants: {name: {key: value, ...}, ...} -> named settings, validated against the schema.
+std::vector<Variant> read_variants(const TopLevel& top, const std::string& path, const Schema& schema, const Grid& grid) {
+  std::vector<Variant> out;
+  const YAML::Node block = mapping_or_empty(top, "variants", path, "a mapping of variant names to settings");
+  for (auto it = block.begin(); it != block.end(); ++it) {
+    Variant v;
+    v.name = it->first.as<std::string>();
+    DIST2_CHECK(it->second.IsMap(), "{}: variant '{}' must map keys to values", location(path, it->second.Mark()),
+                v.name);
+    for (const auto& setting : detail::flatten(it->second, path)) {
+      for (const auto& [grid_key, values] : grid)
+        DIST2_CHECK(grid_key != setting.key, "{}: variant '{}' sets {}, which the sweep grid also varies",
+                    setting.key_where, v.name, setting.key);
+      v.settings.emplace_back(setting.key, detail::resolve_single(schema, setting));
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 }  // namespace
 
 Experiment Experiment::load(const std::string& path, const std::string& profile,
@@ -263,29 +284,41 @@ Experiment Experiment::load(const std::string& path, const std::string& profile,
   e.schema_ = schema_for_task(schema_for, find_task_name(layers), path);
   e.base_ = Config(e.schema_);
   for (const Layer* layer : layers) apply_layer(*layer, *e.schema_, e.base_, e.grid_);
+  e.variants_ = read_variants(top, path, *e.schema_, e.grid_);
   return e;
 }
 
 size_t Experiment::trial_count() const {
-  size_t n = 1;
+  size_t n = std::max<size_t>(1, variants_.size());
   for (const auto& entry : grid_) n *= entry.second.size();
   return n;
 }
 
-std::vector<Config> Experiment::trials() const {
-  std::vector<Config> out;
-  const size_t n = trial_count();
-  out.reserve(n);
-  std::vector<size_t> index(grid_.size(), 0);  // an odometer, last key fastest
-  for (size_t t = 0; t < n; ++t) {
-    Config trial = base_;
-    for (size_t k = 0; k < grid_.size(); ++k) trial.set(grid_[k].first, grid_[k].second[index[k]]);
-    out.push_back(std::move(trial));
-    for (size_t k = grid_.size(); k-- > 0;) {
-      if (++index[k] < grid_[k].second.size()) break;
-      index[k] = 0;
+std::vector<TrialPoint> Experiment::trial_points() const {
+  std::vector<TrialPoint> out;
+  const std::vector<Variant> variants = variants_.empty() ? std::vector<Variant>{Variant{}} : variants_;
+  size_t grid_points = 1;
+  for (const auto& entry : grid_) grid_points *= entry.second.size();
+  out.reserve(variants.size() * grid_points);
+  for (const Variant& variant : variants) {  // variants outermost
+    std::vector<size_t> index(grid_.size(), 0);  // an odometer, last key fastest
+    for (size_t t = 0; t < grid_points; ++t) {
+      TrialPoint point{variant.name, variant.settings, base_};
+      for (size_t k = 0; k < grid_.size(); ++k) point.settings.emplace_back(grid_[k].first, grid_[k].second[index[k]]);
+      for (const auto& [key, value] : point.settings) point.config.set(key, value);
+      out.push_back(std::move(point));
+      for (size_t k = grid_.size(); k-- > 0;) {
+        if (++index[k] < grid_[k].second.size()) break;
+        index[k] = 0;
+      }
     }
   }
+  return out;
+}
+
+std::vector<Config> Experiment::trials() const {
+  std::vector<Config> out;
+  for (auto& point : trial_points()) out.push_back(std::move(point.config));
   return out;
 }
 

@@ -35,6 +35,23 @@ using SchemaProvider = std::function<Schema(const std::string& task_name)>;
 // Sweep keys and their values, in file order (first key outermost).
 using Grid = std::vector<std::pair<std::string, std::vector<Value>>>;
 
+// A named set of settings applied on top of the base config (e.g. the rows of an
+// ablation table that differ in several keys at once); trials cross variants
+// with the grid.
+//   variants: {dist: {}, no_place_value: {loss.place_weighting: false}}
+struct Variant {
+  std::string name;
+  std::vector<std::pair<std::string, Value>> settings;
+};
+
+// One trial: its variant (or ""), the settings that make it (variant then grid
+// values), and its resolved config.
+struct TrialPoint {
+  std::string variant;
+  std::vector<std::pair<std::string, Value>> settings;
+  Config config;
+};
+
 class Experiment {
  public:
   // Reads and validates the file. `profile` "" means "default". Every error is a
@@ -55,8 +72,11 @@ class Experiment {
   // The resolved config before the grid is applied.
   const Config& base() const { return base_; }
   const Grid& grid() const { return grid_; }
-  // Product of the grid's list sizes (1 for an empty grid).
+  const std::vector<Variant>& variants() const { return variants_; }
+  // Variants (at least one) times the product of the grid's list sizes.
   size_t trial_count() const;
+  // Every trial, variants outermost, then the grid (first key outermost).
+  std::vector<TrialPoint> trial_points() const;
   // base() with each grid point applied: the cartesian product in grid order, first
   // key outermost (its value changes slowest).
   std::vector<Config> trials() const;
@@ -68,6 +88,7 @@ class Experiment {
   std::shared_ptr<const Schema> schema_;
   Config base_;
   Grid grid_;
+  std::vector<Variant> variants_;
 };
 
 }  // namespace dist2::config

@@ -21,15 +21,28 @@
 
 namespace dist2 {
 
+namespace {
+// Whether `key` is one of the settings of variant `name` (labels show the variant's name instead).
+bool is_variant_key(const config::Experiment& exp, const std::string& name, const std::string& key) {
+  for (const auto& v : exp.variants())
+    if (v.name == name)
+      for (const auto& [k, value] : v.settings)
+        if (k == key) return true;
+  return false;
+}
+}  // namespace
+
 std::vector<Trial> expand_trials(const SweepRequest& req) {
   const auto exp = config::Experiment::load(req.experiment_path, req.profile, config::parse_overrides(req.overrides),
                                             experiment_schema);
   std::vector<Trial> trials;
-  for (const auto& cfg : exp.trials()) {
-    Trial t{cfg, {}, cfg.hash(), ""};
-    for (const auto& [key, values] : exp.grid()) {
-      t.grid_overrides.push_back(key + "=" + cfg.value_string(key));
-      t.label += (t.label.empty() ? "" : " ") + key + "=" + cfg.value_string(key);
+  for (auto& point : exp.trial_points()) {
+    Trial t{point.config, {}, point.config.hash(), point.variant};
+    for (const auto& [key, value] : point.settings) {
+      const std::string kv = key + "=" + config::format_value(value);
+      t.grid_overrides.push_back(kv);
+      if (point.variant.empty() || exp.variants().empty() || !is_variant_key(exp, point.variant, key))
+        t.label += (t.label.empty() ? "" : " ") + kv;
     }
     trials.push_back(std::move(t));
   }

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "dist2/config/config.h"
+#include "dist2/config/experiment.h"
 
 namespace dist2 {
 
@@ -27,7 +27,7 @@ struct Trial {
   config::Config config;
   std::vector<std::string> grid_overrides;  // "key=value" for the grid point
   std::string hash;
-  std::string label;  // "loss.kind=dist task.n_train=64 seed=1"
+  std::string label;  // "no_contrastive seed=1": the variant's name, then the grid values
 };
 
 struct SweepSummary {

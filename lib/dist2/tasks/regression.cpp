@@ -4,7 +4,6 @@
 #include <random>
 
 #include "dist2/tasks/numbers.h"
-#include "dist2/tasks/schema_util.h"
 #include "dist2/util/error.h"
 
 namespace dist2 {
@@ -61,8 +60,8 @@ std::string regression_prompt(const LineProblem& p) {
 
 config::Schema RegressionTask::schema() const {
   config::Schema s;
-  add_int(s, "task.n_train", 1024, 1, "training problems per seed (nested: the first n of the seed's stream)");
-  add_int(s, "task.n_test", 1000, 1, "test problems per seed");
+  s.add_int("task.n_train", 1024, 1, {}, "training problems per seed (nested: the first n of the seed's stream)");
+  s.add_int("task.n_test", 1000, 1, {}, "test problems per seed");
   return s;
 }
 

@@ -5,7 +5,6 @@
 #include <random>
 
 #include "dist2/tasks/numbers.h"
-#include "dist2/tasks/schema_util.h"
 #include "dist2/util/error.h"
 #include "dist2/util/json_value.h"
 
@@ -110,13 +109,13 @@ std::vector<Example> read_text_examples(const std::string& path, const std::stri
 
 config::Schema TextTask::schema() const {
   config::Schema s;
-  add_string(s, "task.path", "", "training data: JSONL {prompt, completion} or CSV");
-  add_string(s, "task.test_path", "", "test data (same format); empty = split task.path by task.test_fraction");
-  add_string(s, "task.format", "auto", "data format", {"auto", "jsonl", "csv"});
-  add_string(s, "task.template", "", "CSV prompt template over columns, e.g. 'age={age} bmi={bmi} ->'");
-  add_string(s, "task.target_column", "", "CSV column that is the completion");
-  add_float(s, "task.test_fraction", 0.2, 0.0, "share of task.path held out as test when no test_path", true, 1.0);
-  add_int(s, "task.max_new_tokens", 16, 1, "tokens generated per completion at evaluation");
+  s.add_string("task.path", "", {}, "training data: JSONL {prompt, completion} or CSV");
+  s.add_string("task.test_path", "", {}, "test data (same format); empty = split task.path by task.test_fraction");
+  s.add_string("task.format", "auto", {"auto", "jsonl", "csv"}, "data format");
+  s.add_string("task.template", "", {}, "CSV prompt template over columns, e.g. 'age={age} bmi={bmi} ->'");
+  s.add_string("task.target_column", "", {}, "CSV column that is the completion");
+  s.add_float("task.test_fraction", 0.2, 0.0, 1.0, "share of task.path held out as test when no test_path", true);
+  s.add_int("task.max_new_tokens", 16, 1, {}, "tokens generated per completion at evaluation");
   return s;
 }
 

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "dist2/config/experiment.h"
 #include "dist2/store/store.h"
 #include "dist2/tasks/dataset_cache.h"
 #include "dist2/train/predictor.h"
@@ -110,7 +111,7 @@ std::map<std::string, double> evaluate_run(const EvalRequest& req) {
   config::Config cfg = config::Config::from_yaml_string(info->config, schema);
   for (const auto& o : config::parse_overrides(req.overrides)) {
     DIST2_CHECK(o.key.rfind("eval.", 0) == 0, "eval takes only eval.* overrides, got '{}'", o.key);
-    cfg = config::apply_override(cfg, o, schema);
+    cfg.set(o.key, config::parse_value(schema.require(o.key), o.value_text));
   }
   Prepared p = prepare_run(cfg, req.store_dir);
   Trainer trainer(cfg, p.tok, p.metric, p.loss);

@@ -1,7 +1,6 @@
 #include "dist2/train/schema.h"
 
 #include "dist2/loss/soft_target.h"
-#include "dist2/tasks/schema_util.h"
 #include "dist2/tasks/task.h"
 #include "dist2/util/error.h"
 
@@ -9,46 +8,42 @@ namespace dist2 {
 
 config::Schema pipeline_schema() {
   config::Schema s;
-  add_int(s, "seed", 1, 0, "seed of data, init and batch order (the same seed pairs runs across losses)");
-  add_string(s, "task.name", "regression", "task adapter", task_names());
-  add_string(s, "tokenizer.numbers", "digits", "number splitting: digits (0-9) or chunk3 (0-999)",
-             {"digits", "chunk3"});
+  s.add_int("seed", 1, 0, {}, "seed of data, init and batch order (the same seed pairs runs across losses)");
+  s.add_string("task.name", "regression", task_names(), "task adapter");
+  s.add_string("tokenizer.numbers", "digits", {"digits", "chunk3"}, "number splitting: digits (0-9) or chunk3 (0-999)");
 
-  add_int(s, "model.n_layer", 2, 1, "transformer blocks");
-  add_int(s, "model.d_model", 64, 8, "model width");
-  add_int(s, "model.n_head", 4, 1, "attention heads");
-  add_int(s, "model.context", 64, 8, "maximum sequence length");
-  add_float(s, "model.dropout", 0.0, 0.0, "dropout", false, 0.9);
+  s.add_int("model.n_layer", 2, 1, {}, "transformer blocks");
+  s.add_int("model.d_model", 64, 8, {}, "model width");
+  s.add_int("model.n_head", 4, 1, {}, "attention heads");
+  s.add_int("model.context", 64, 8, {}, "maximum sequence length");
+  s.add_float("model.dropout", 0.0, 0.0, 0.9, "dropout", false);
 
-  add_int(s, "train.steps", 1000, 1, "optimizer steps (unless train.epochs > 0)");
-  add_float(s, "train.epochs", 0.0, 0.0, "if > 0: steps = ceil(epochs * n_train / batch_size)");
-  add_int(s, "train.batch_size", 64, 1, "sequences per step");
-  add_float(s, "train.lr", 1e-3, 0.0, "peak learning rate (AdamW)", true);
-  add_float(s, "train.min_lr_ratio", 0.0, 0.0, "final lr as a share of the peak (linear decay)", false, 1.0);
-  add_int(s, "train.warmup_steps", 0, 0, "linear warmup steps");
-  add_float(s, "train.weight_decay", 0.01, 0.0, "AdamW weight decay");
-  add_float(s, "train.grad_clip", 1.0, 0.0, "clip the gradient norm (0 = off)");
-  add_int(s, "train.log_every", 50, 1, "steps between logged training losses");
-  add_int(s, "train.checkpoint_every", 0, 0, "steps between checkpoints (0 = only at the end)");
+  s.add_int("train.steps", 1000, 1, {}, "optimizer steps (unless train.epochs > 0)");
+  s.add_float("train.epochs", 0.0, 0.0, {}, "if > 0: steps = ceil(epochs * n_train / batch_size)", false);
+  s.add_int("train.batch_size", 64, 1, {}, "sequences per step");
+  s.add_float("train.lr", 1e-3, 0.0, {}, "peak learning rate (AdamW)", true);
+  s.add_float("train.min_lr_ratio", 0.0, 0.0, 1.0, "final lr as a share of the peak (linear decay)", false);
+  s.add_int("train.warmup_steps", 0, 0, {}, "linear warmup steps");
+  s.add_float("train.weight_decay", 0.01, 0.0, {}, "AdamW weight decay", false);
+  s.add_float("train.grad_clip", 1.0, 0.0, {}, "clip the gradient norm (0 = off)", false);
+  s.add_int("train.log_every", 50, 1, {}, "steps between logged training losses");
+  s.add_int("train.checkpoint_every", 0, 0, {}, "steps between checkpoints (0 = only at the end)");
 
-  add_string(s, "loss.kind", "dist", "loss", {"sft", "vocab", "label_smoothing", "dist", "ntl_was", "ntl_mse"});
-  add_float(s, "loss.alpha", 0.1, 0.0, "weight of the auxiliary term (paper: 0.1)");
-  add_float(s, "loss.tau", 2.0, 0.0, "soft-target temperature (tau = 2 sigma^2; 2 = unit-variance Gaussian)", true);
-  add_float(s, "loss.sigma", 0.0, 0.0, "if > 0: tau = 2 sigma^2 (overrides loss.tau)");
-  add_float(s, "loss.entropy", 0.0, 0.0, "if > 0: tau by entropy matching to this mean entropy (nats)");
-  add_string(s, "loss.metric", "sq", "distance over V_d: sq, abs, or random (the sanity check)",
-             {"sq", "abs", "random"});
-  add_int(s, "loss.metric_seed", 0, 0, "seed of loss.metric=random");
-  add_string(s, "loss.q", "subvocab", "q renormalised over V_d (subvocab) or the full softmax (full)",
-             {"subvocab", "full"});
-  add_float(s, "loss.smoothing", 0.1, 0.0, "eps of label_smoothing", false, 1.0);
-  add_bool(s, "loss.place_weighting", false, "weight metric positions by place value (appendix A.2)");
-  add_bool(s, "loss.contrastive", false, "contrastive target augmentation (appendix A.2)");
-  add_string(s, "loss.impl", "reference", "loss implementation", {"reference", "fused"});
+  s.add_string("loss.kind", "dist", {"sft", "vocab", "label_smoothing", "dist", "ntl_was", "ntl_mse"}, "loss");
+  s.add_float("loss.alpha", 0.1, 0.0, {}, "weight of the auxiliary term (paper: 0.1)", false);
+  s.add_float("loss.tau", 2.0, 0.0, {}, "soft-target temperature (tau = 2 sigma^2; 2 = unit-variance Gaussian)", true);
+  s.add_float("loss.sigma", 0.0, 0.0, {}, "if > 0: tau = 2 sigma^2 (overrides loss.tau)", false);
+  s.add_float("loss.entropy", 0.0, 0.0, {}, "if > 0: tau by entropy matching to this mean entropy (nats)", false);
+  s.add_string("loss.metric", "sq", {"sq", "abs", "random"}, "distance over V_d: sq, abs, or random (the sanity check)");
+  s.add_int("loss.metric_seed", 0, 0, {}, "seed of loss.metric=random");
+  s.add_string("loss.q", "subvocab", {"subvocab", "full"}, "q renormalised over V_d (subvocab) or the full softmax (full)");
+  s.add_float("loss.smoothing", 0.1, 0.0, 1.0, "eps of label_smoothing", false);
+  s.add_bool("loss.place_weighting", false, "weight metric positions by place value (appendix A.2)");
+  s.add_bool("loss.contrastive", false, "contrastive target augmentation (appendix A.2)");
+  s.add_string("loss.impl", "reference", {"reference", "fused"}, "loss implementation");
 
-  add_string(s, "eval.decoding", "greedy", "greedy, or expected (sum of v q(v) per number token)",
-             {"greedy", "expected"});
-  add_int(s, "eval.batch_size", 250, 1, "prompts per decoding batch");
+  s.add_string("eval.decoding", "greedy", {"greedy", "expected"}, "greedy, or expected (sum of v q(v) per number token)");
+  s.add_int("eval.batch_size", 250, 1, {}, "prompts per decoding batch");
   return s;
 }
 
