@@ -1,5 +1,7 @@
 #include "dist2/store/store.h"
 
+#include "dist2/commit.h"
+
 #include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -61,22 +63,10 @@ std::string this_host() {
   return name;
 }
 
-// `git rev-parse --short HEAD` of the source tree this binary was built from,
-// read once per process; "unknown" outside a git checkout.
+// The commit this binary was built from (stamped at build time, "-dirty" when
+// the tree had uncommitted changes), so a run records the code that ran.
 const std::string& source_commit() {
-  static const std::string sha = [] {
-#ifdef DIST2_SOURCE_DIR
-    const std::string cmd = fmt::format("git -C '{}' rev-parse --short HEAD 2>/dev/null", DIST2_SOURCE_DIR);
-    if (FILE* p = popen(cmd.c_str(), "r")) {
-      char buf[128] = {};
-      std::string out = std::fgets(buf, sizeof(buf), p) ? buf : "";
-      const int status = pclose(p);
-      while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-      if (status == 0 && !out.empty()) return out;
-    }
-#endif
-    return std::string("unknown");
-  }();
+  static const std::string sha = DIST2_COMMIT;
   return sha;
 }
 
