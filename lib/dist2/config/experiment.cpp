@@ -300,17 +300,18 @@ std::vector<TrialPoint> Experiment::trial_points() const {
   size_t grid_points = 1;
   for (const auto& entry : grid_) grid_points *= entry.second.size();
   out.reserve(variants.size() * grid_points);
-  for (const Variant& variant : variants) {  // variants outermost
-    std::vector<size_t> index(grid_.size(), 0);  // an odometer, last key fastest
-    for (size_t t = 0; t < grid_points; ++t) {
+  std::vector<size_t> index(grid_.size(), 0);  // an odometer, last key fastest
+  for (size_t t = 0; t < grid_points; ++t) {
+    // Variants innermost: the rows of one grid point (e.g. one seed) run together.
+    for (const Variant& variant : variants) {
       TrialPoint point{variant.name, variant.settings, base_};
       for (size_t k = 0; k < grid_.size(); ++k) point.settings.emplace_back(grid_[k].first, grid_[k].second[index[k]]);
       for (const auto& [key, value] : point.settings) point.config.set(key, value);
       out.push_back(std::move(point));
-      for (size_t k = grid_.size(); k-- > 0;) {
-        if (++index[k] < grid_[k].second.size()) break;
-        index[k] = 0;
-      }
+    }
+    for (size_t k = grid_.size(); k-- > 0;) {
+      if (++index[k] < grid_[k].second.size()) break;
+      index[k] = 0;
     }
   }
   return out;

@@ -75,7 +75,7 @@ class Experiment {
   const std::vector<Variant>& variants() const { return variants_; }
   // Variants (at least one) times the product of the grid's list sizes.
   size_t trial_count() const;
-  // Every trial, variants outermost, then the grid (first key outermost).
+  // Every trial: the grid (first key outermost), each grid point crossed with the variants.
   std::vector<TrialPoint> trial_points() const;
   // base() with each grid point applied: the cartesian product in grid order, first
   // key outermost (its value changes slowest).
