@@ -1,5 +1,7 @@
 #include "dist2/util/signals.h"
 
+#include <signal.h>
+
 #include <csignal>
 
 namespace dist2 {
@@ -16,8 +18,14 @@ extern "C" void on_stop_signal(int sig) {
 }  // namespace
 
 void install_stop_handlers() {
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
+  // sigaction without SA_RESTART (std::signal restarts), so a blocking wait such
+  // as the sweep's waitpid returns EINTR and the stop is acted on at once.
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
 }
 
 bool stop_requested() { return g_signal != 0; }
