@@ -37,8 +37,13 @@ test-slow: setup
 	cmake --build $(BUILD) -j $(JOBS)
 	ctest --test-dir $(BUILD) --output-on-failure -L slow
 
+# The main job: Table 11 (meta linear regression: sft, vocab, dist over the
+# training-set axis) at the quick profile, then its report. Runs go to
+# ./dist2-runs; a second `make run` reuses the finished ones.
 run: build
-	$(DIST2) --threads 2 target --metric sq --range 0:9 --target 5 --sigma 1
+	$(DIST2) target --metric sq --range 0:9 --target 5 --sigma 1
+	$(DIST2) sweep experiments/table11_regression.yaml --profile quick -j 2 --worker-threads 1
+	$(DIST2) report table11 --profile quick
 
 clean:
 	rm -rf $(BUILD)
