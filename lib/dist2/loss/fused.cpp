@@ -6,6 +6,7 @@
 #include <torch/csrc/autograd/variable.h>
 
 #include "dist2/util/error.h"
+#include "dist2/util/shape.h"
 #include "kernels/cpu/fused_loss_cpu.h"
 #include "kernels/fused_loss.h"
 
@@ -198,7 +199,8 @@ struct FusedRun {
 // Runs the kernel over all rows: the loss terms and, unless mode is none, the
 // gradient. Raises the reference's errors (non-finite logits first, then a
 // metric-mask target outside V_d), before the logits are overwritten in place.
-FusedRun run_fused(const LossBatch& b, const MetricSpace& metric, const LossOptions& opt, GradMode mode) {
+FusedRun run_fused(const LossBatch& b, const MetricSpace& metric, const LossOptions& opt, GradMode mode,
+                   const torch::Tensor& grad_buffer = {}) {
   validate_loss_inputs(b, metric, opt);
   const std::string why = fused_unsupported_reason(b, metric, opt);
   DIST2_CHECK(why.empty(), "the fused loss does not apply here: {}", why);
@@ -255,7 +257,16 @@ FusedRun run_fused(const LossBatch& b, const MetricSpace& metric, const LossOpti
     torch::autograd::impl::bump_version(b.logits);
   } else {
     if (mode == GradMode::separate) {
-      dlogits = torch::empty_like(logits, torch::MemoryFormat::Contiguous);
+      if (grad_buffer.defined()) {
+        DIST2_CHECK(grad_buffer.sizes() == logits.sizes() && grad_buffer.scalar_type() == logits.scalar_type() &&
+                        grad_buffer.device() == device && grad_buffer.is_contiguous(),
+                    "the gradient buffer must be a contiguous {} tensor like the logits, got {} {}",
+                    c10::toString(logits.scalar_type()), c10::toString(grad_buffer.scalar_type()),
+                    shape_of(grad_buffer));
+        dlogits = grad_buffer;
+      } else {
+        dlogits = torch::empty_like(logits, torch::MemoryFormat::Contiguous);
+      }
       args.dlogits = dlogits.data_ptr();
     }
     launch(args, device);
@@ -276,7 +287,7 @@ struct FusedCall {
   const LossBatch* batch;
   const MetricSpace* metric;
   const LossOptions* opt;
-  bool in_place;
+  const FusedConfig* config;
   torch::Tensor ce, aux;
 };
 
@@ -284,7 +295,8 @@ class FusedLossFunction : public torch::autograd::Function<FusedLossFunction> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& logits, FusedCall* call) {
     FusedRun run = run_fused(*call->batch, *call->metric, *call->opt,
-                             call->in_place ? GradMode::in_place : GradMode::separate);
+                             call->config->grad_in_place ? GradMode::in_place : GradMode::separate,
+                             call->config->grad_buffer);
     ctx->save_for_backward({run.dlogits});
     call->ce = run.ce;
     call->aux = run.aux;
@@ -325,7 +337,7 @@ std::string fused_unsupported_reason(const LossBatch& b, const MetricSpace& metr
 
 LossTerms fused_loss(const LossBatch& batch, const MetricSpace& metric, const LossOptions& opt,
                      const FusedConfig& config) {
-  FusedCall call{&batch, &metric, &opt, config.grad_in_place, {}, {}};
+  FusedCall call{&batch, &metric, &opt, &config, {}, {}};
   torch::Tensor total = FusedLossFunction::apply(batch.logits, &call);
   return {total, call.ce, call.aux};
 }
@@ -333,7 +345,8 @@ LossTerms fused_loss(const LossBatch& batch, const MetricSpace& metric, const Lo
 FusedLossAndGrad fused_loss_and_grad(const LossBatch& batch, const MetricSpace& metric, const LossOptions& opt,
                                      const FusedConfig& config) {
   torch::NoGradGuard no_grad;
-  FusedRun run = run_fused(batch, metric, opt, config.grad_in_place ? GradMode::in_place : GradMode::separate);
+  FusedRun run = run_fused(batch, metric, opt, config.grad_in_place ? GradMode::in_place : GradMode::separate,
+                           config.grad_buffer);
   return {{run.total, run.ce, run.aux}, run.dlogits};
 }
 

@@ -40,6 +40,11 @@ struct FusedConfig {
   // something did, as the version counter is bumped. Errors are checked before
   // anything is overwritten (at the cost of one more read of the logits).
   bool grad_in_place = false;
+  // Write d total / d logits into this contiguous [N, V] tensor of the logits'
+  // dtype and device (a buffer a training loop reuses, so that no fresh N x V
+  // memory is faulted in each step) instead of a new one. Nothing else may
+  // hold it while the gradient is in use.
+  torch::Tensor grad_buffer;
 };
 
 // The fused path with autograd; throws dist2::Error where it does not apply.
