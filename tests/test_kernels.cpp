@@ -19,6 +19,12 @@ namespace {
 
 constexpr double kTol = 1e-5;
 
+FusedConfig in_place(bool on = true) {
+  FusedConfig config;
+  config.grad_in_place = on;
+  return config;
+}
+
 void check_case_cpu(const LossCase& c, uint64_t seed) {
   INFO(c.name() << " seed " << seed);
   auto in = test::make_inputs(c, seed);
@@ -123,7 +129,7 @@ TEST_CASE("gradient written in place over the logits equals the separate gradien
     LossBatch b = in.batch;
     b.logits = in.batch.logits.clone();
     const void* storage = b.logits.data_ptr();
-    auto inplace = fused_loss_and_grad(b, in.metric, opt, FusedConfig{true});
+    auto inplace = fused_loss_and_grad(b, in.metric, opt, in_place());
     REQUIRE(inplace.dlogits.data_ptr() == storage);
     CHECK(torch::equal(inplace.dlogits, separate.dlogits));
     CHECK(torch::equal(b.logits, separate.dlogits));  // the logits are gone
@@ -134,12 +140,27 @@ TEST_CASE("gradient written in place over the logits equals the separate gradien
     auto w = torch::randn({6, c.v}).requires_grad_(true);
     LossBatch lb = in.batch;
     lb.logits = torch::matmul(h, w);
-    fused_loss(lb, in.metric, opt, FusedConfig{true}).total.backward();
+    fused_loss(lb, in.metric, opt, in_place()).total.backward();
     auto w2 = w.detach().clone().requires_grad_(true);
     lb.logits = torch::matmul(h, w2);
     fused_loss(lb, in.metric, opt).total.backward();
     CHECK(torch::allclose(w.grad(), w2.grad(), 1e-6, 1e-7));
   }
+}
+
+TEST_CASE("a reused gradient buffer receives the gradient", "[kernels]") {
+  LossCase c;
+  c.n = 30;
+  c.v = 515;
+  auto in = test::make_inputs(c, 23);
+  auto want = fused_loss_and_grad(in.batch, in.metric, c.options());
+  FusedConfig config;
+  config.grad_buffer = torch::full_like(in.batch.logits, 7.0f);
+  auto got = fused_loss_and_grad(in.batch, in.metric, c.options(), config);
+  CHECK(got.dlogits.data_ptr() == config.grad_buffer.data_ptr());
+  CHECK(torch::equal(config.grad_buffer, want.dlogits));
+  config.grad_buffer = torch::zeros({c.n, c.v + 1});
+  CHECK_THROWS_AS(fused_loss_and_grad(in.batch, in.metric, c.options(), config), Error);
 }
 
 TEST_CASE("in place: autograd raises when another node saved the logits", "[kernels]") {
@@ -148,7 +169,7 @@ TEST_CASE("in place: autograd raises when another node saved the logits", "[kern
   auto x = in.batch.logits.clone().requires_grad_(true);
   LossBatch b = in.batch;
   b.logits = x.exp();  // exp saves its output for backward
-  auto terms = fused_loss(b, in.metric, c.options(), FusedConfig{true});
+  auto terms = fused_loss(b, in.metric, c.options(), in_place());
   REQUIRE_THROWS(terms.total.backward());
 }
 
@@ -254,9 +275,9 @@ std::string reference_error(const LossBatch& b, const MetricSpace& m, const Loss
   }
   return "";
 }
-std::string fused_error(const LossBatch& b, const MetricSpace& m, const LossOptions& o, bool in_place) {
+std::string fused_error(const LossBatch& b, const MetricSpace& m, const LossOptions& o, bool in_place_on) {
   try {
-    fused_loss_and_grad(b, m, o, FusedConfig{in_place});
+    fused_loss_and_grad(b, m, o, in_place(in_place_on));
   } catch (const Error& e) {
     return e.what();
   }

@@ -3,9 +3,11 @@
 // index in V_d.
 //
 //   sweep 1 over V    max, sum exp (online, chunked), finiteness     -> ce
+//                     (with a gradient: g = exp(z - running max))
 //   V_d (M entries)   q's normaliser, soft-target logits a = -d/tau,
 //                     their normaliser and the KL sum                 -> aux
-//   sweep 2 over V    g = c exp(z - max) / sum, then g[t] -= ce_scale
+//   sweep 2 over V    g *= c exp(running max - max) / sum (no exp per
+//                     logit), then g[t] -= ce_scale
 //   V_d               g[ids[k]] += s (q_k [subvocab] - P_k)
 //
 // The gradient of a row may overwrite its logits (in place): everything sweep 2
@@ -13,6 +15,7 @@
 #include "kernels/cpu/fused_loss_cpu.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
@@ -27,14 +30,16 @@ namespace {
 
 // Per-thread buffers over V_d: never N x V.
 struct Scratch {
-  std::vector<float> zd;  // [M] gathered V_d logits (when the ids are not one range)
+  std::vector<float> zd;  // [M] V_d logits, gathered before the row may be overwritten
   std::vector<float> qe;  // [M] exp(zd - max zd)          (subvocab q, unnormalised)
   std::vector<float> a;   // [M] soft-target logits -d(k, x) / tau
   std::vector<float> pe;  // [M] exp(a - max a)            (dist P, unnormalised)
   std::vector<float> ex;  // [D] the target's embedding
+  std::vector<float> chunk_max;  // running max of sweep 1 after each chunk
   explicit Scratch(const FusedLossArgs& args) {
     const auto m = static_cast<size_t>(args.aux == AuxKind::none ? 0 : args.vd.size);
-    zd.resize(args.vd.contiguous_from >= 0 ? 0 : m);
+    zd.resize(m);
+    chunk_max.resize(static_cast<size_t>((args.vocab + kSoftmaxChunk - 1) / kSoftmaxChunk));
     qe.resize(args.q == QMode::subvocab ? m : 0);
     a.resize(args.aux == AuxKind::dist ? m : 0);
     pe.resize(args.aux == AuxKind::dist ? m : 0);
@@ -88,15 +93,22 @@ void soft_target_logits(const FusedLossArgs& args, int64_t x, Scratch& sc) {
   throw std::logic_error("fused loss: unknown distance");
 }
 
-// aux_r of a metric row; fills the scratch the V_d correction reads.
-double aux_term(const FusedLossArgs& args, const float* z, int64_t x, RowStats& st, Scratch& sc) {
+// The V_d logits of row z: in place when they are one range and may be read
+// there, else gathered into the scratch.
+const float* vd_logits(const SubVocabulary& vd, const float* z, bool copy, Scratch& sc) {
+  if (vd.contiguous_from >= 0 && !copy) return z + vd.contiguous_from;
+  float* out = sc.zd.data();
+  if (vd.contiguous_from >= 0) std::copy(z + vd.contiguous_from, z + vd.contiguous_from + vd.size, out);
+  else
+    for (int64_t k = 0; k < vd.size; ++k) out[k] = z[vd.ids[k]];
+  return out;
+}
+
+// aux_r of a metric row from its V_d logits zd; fills the scratch the V_d
+// correction reads.
+double aux_term(const FusedLossArgs& args, const float* zd, int64_t x, RowStats& st, Scratch& sc) {
   const SubVocabulary& vd = args.vd;
   const int64_t m = vd.size;
-  const float* zd = z + vd.contiguous_from;
-  if (vd.contiguous_from < 0) {
-    for (int64_t k = 0; k < m; ++k) sc.zd[static_cast<size_t>(k)] = z[vd.ids[k]];
-    zd = sc.zd.data();
-  }
   // log q_k = (zd_k - base) - log_norm
   float base = st.max;
   double log_norm = std::log(st.sum);
@@ -182,7 +194,12 @@ void run_row(const FusedLossArgs& args, int64_t r, Scratch& sc) {
     if (g) std::fill(g, g + v, 0.0f);
     return;
   }
-  const SoftmaxStats sm = softmax_stats(z, v);
+  // What the V_d part reads is saved before sweep 1 may overwrite z (in place).
+  const float z_t = z[t];
+  const float* zd = x >= 0 ? vd_logits(args.vd, z, g != nullptr, sc) : nullptr;
+  // With a gradient, sweep 1 leaves exp(z - running max) in g, and sweep 2 only
+  // rescales it chunk by chunk: one exp per logit.
+  const SoftmaxStats sm = g ? softmax_stats_store(z, v, g, sc.chunk_max.data()) : softmax_stats(z, v);
   if (!sm.finite) {
     args.row_nonfinite[r] = 1;
     return;
@@ -191,25 +208,43 @@ void run_row(const FusedLossArgs& args, int64_t r, Scratch& sc) {
   st.max = sm.max;
   st.sum = sm.sum;
   // (max - z_t) first: at |z| ~ 1e4 a float lse would lose the small difference.
-  args.row_ce[r] = static_cast<float>((static_cast<double>(st.max) - z[t]) + std::log(st.sum));
-  if (x >= 0) args.row_aux[r] = static_cast<float>(aux_term(args, z, x, st, sc));
+  args.row_ce[r] = static_cast<float>((static_cast<double>(st.max) - z_t) + std::log(st.sum));
+  if (x >= 0) args.row_aux[r] = static_cast<float>(aux_term(args, zd, x, st, sc));
   if (!g) return;
 
   const float s_aux = x >= 0 ? args.alpha * args.aux_scale[r] : 0.0f;
   const double dense = args.ce_scale + (args.q == QMode::full ? s_aux : 0.0f);
-  scaled_exp(z, v, st.max, static_cast<float>(dense / st.sum), g);  // may overwrite z
+  scale_chunks(g, v, sc.chunk_max.data(), st.max, dense / st.sum);
   g[t] -= args.ce_scale;
   if (x >= 0) correct_vd(args, x, s_aux, st, sc, g);
 }
 
 }  // namespace
 
+int64_t first_nonfinite_row(const FusedLossArgs& args) {
+  if (args.dtype != LogitType::f32) throw std::invalid_argument("fused loss on the CPU takes float32 logits");
+  std::vector<uint8_t> bad(static_cast<size_t>(args.rows), 0);
+  at::parallel_for(0, args.rows, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      bad[static_cast<size_t>(r)] =
+          !all_finite(static_cast<const float*>(args.logits) + r * args.row_stride, args.vocab);
+  });
+  for (int64_t r = 0; r < args.rows; ++r)
+    if (bad[static_cast<size_t>(r)]) return r;
+  return -1;
+}
+
 void fused_loss(const FusedLossArgs& args) {
   if (args.dtype != LogitType::f32) throw std::invalid_argument("fused loss on the CPU takes float32 logits");
   if (args.rows == 0) return;
-  at::parallel_for(0, args.rows, 1, [&](int64_t begin, int64_t end) {
+  // Threads take blocks of rows as they go (metric rows cost more, and a
+  // thread may lose its core to another process) rather than fixed halves.
+  constexpr int64_t kBlock = 8;
+  std::atomic<int64_t> next{0};
+  at::parallel_for(0, at::get_num_threads(), 1, [&](int64_t, int64_t) {
     Scratch scratch(args);
-    for (int64_t r = begin; r < end; ++r) run_row(args, r, scratch);
+    for (int64_t b = next.fetch_add(kBlock); b < args.rows; b = next.fetch_add(kBlock))
+      for (int64_t r = b; r < std::min(args.rows, b + kBlock); ++r) run_row(args, r, scratch);
   });
 }
 

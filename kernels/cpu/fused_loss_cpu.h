@@ -12,4 +12,8 @@ namespace dist2::kernels::cpu {
 // Requires args.dtype == LogitType::f32.
 void fused_loss(const FusedLossArgs& args);
 
+// The first row of args.logits holding a NaN or infinity, or -1: a read-only
+// check (no exp) run before a gradient overwrites the logits in place.
+int64_t first_nonfinite_row(const FusedLossArgs& args);
+
 }  // namespace dist2::kernels::cpu

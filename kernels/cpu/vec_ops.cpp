@@ -22,7 +22,7 @@ namespace {
 // Elements per chunk: float lanes sum at most this many terms before the
 // running total moves to double, and a chunk (8 KB) stays in L1 between the
 // max and the exp pass of softmax_stats.
-constexpr int64_t kChunk = 2048;
+constexpr int64_t kChunk = kSoftmaxChunk;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 namespace scalar {
@@ -46,6 +46,37 @@ SoftmaxStats softmax_stats(const float* x, int64_t n) {
     st.sum += s;
   }
   return st;
+}
+
+SoftmaxStats softmax_stats_store(const float* x, int64_t n, float* e, float* chunk_max) {
+  SoftmaxStats st{kNegInf, 0.0, true};
+  for (int64_t c0 = 0, c = 0; c0 < n; c0 += kChunk, ++c) {
+    const int64_t len = std::min(kChunk, n - c0);
+    float cm = kNegInf;
+    for (int64_t i = 0; i < len; ++i) {
+      if (!std::isfinite(x[c0 + i])) return {0.0f, 0.0, false};
+      cm = std::max(cm, x[c0 + i]);
+    }
+    if (cm > st.max) {
+      st.sum *= std::exp(static_cast<double>(st.max) - cm);
+      st.max = cm;
+    }
+    chunk_max[c] = st.max;
+    float s = 0;
+    for (int64_t i = c0; i < c0 + len; ++i) {
+      e[i] = std::exp(x[i] - st.max);
+      s += e[i];
+    }
+    st.sum += s;
+  }
+  return st;
+}
+
+void scale_chunks(float* e, int64_t n, const float* chunk_max, float max, double scale) {
+  for (int64_t c0 = 0, c = 0; c0 < n; c0 += kChunk, ++c) {
+    const auto f = static_cast<float>(scale * std::exp(static_cast<double>(chunk_max[c]) - max));
+    for (int64_t i = c0; i < std::min(n, c0 + kChunk); ++i) e[i] *= f;
+  }
 }
 
 bool all_finite(const float* x, int64_t n) {
@@ -113,27 +144,26 @@ namespace avx2 {
 
 #define DIST2_AVX2 __attribute__((target("avx2,fma")))
 
-// exp(x) for x <= 88: Cephes' expf (range reduction by ln 2 in two parts, a
-// degree-5 polynomial, 2^n through the exponent bits), about 1 ulp. Arguments
-// below -87.33 (where the result leaves the normal range) and NaN give 0.
+// exp(x) for x <= 0, about 2e-7 relative: n = round(x / ln 2), r = x - n ln 2
+// (ln 2 in two parts, so r is exact to a few ulp), e^r by a degree-5 minimax
+// polynomial on [-ln2/2, ln2/2], and 2^n added to the exponent bits. Below -86
+// (e^-86 = 4e-38, where 2^n would leave the normal range) and for NaN: 0.
 DIST2_AVX2 inline __m256 exp256(__m256 x) {
-  const __m256 lo = _mm256_set1_ps(-87.33654f);
+  const __m256 lo = _mm256_set1_ps(-86.0f);
   const __m256 valid = _mm256_cmp_ps(x, lo, _CMP_GE_OQ);
-  x = _mm256_min_ps(x, _mm256_set1_ps(88.0f));
   x = _mm256_max_ps(x, lo);
-  const __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
-  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
-  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
-  const __m256i n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
-  return _mm256_and_ps(_mm256_mul_ps(y, _mm256_castsi256_ps(n)), valid);
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(8.26153066e-3f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.18987311e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.66681141e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.99991417e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(9.99999523e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  const __m256i bits = _mm256_add_epi32(_mm256_castps_si256(p), _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23));
+  return _mm256_and_ps(_mm256_castsi256_ps(bits), valid);
 }
 
 DIST2_AVX2 inline double hsum(__m256 v) {
@@ -183,18 +213,41 @@ DIST2_AVX2 inline float chunk_max(const float* p, int64_t len, bool* finite) {
   return m;
 }
 
-// sum exp(p[i] - shift) over p[0, len), len <= kChunk.
-DIST2_AVX2 inline double chunk_sum_exp(const float* p, int64_t len, float shift) {
-  const __m256 sh = _mm256_set1_ps(shift);
-  __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+// sum_i exp(p[i] - shift) over p[0, len), and out[i] = scale * exp(p[i] - shift)
+// when out is set (out may be p). Four independent vectors per step keep the
+// FMA pipes busy through exp's dependency chain.
+template <bool kStore>
+DIST2_AVX2 inline double exp_block(const float* p, int64_t len, float shift, float scale, float* out) {
+  const __m256 sh = _mm256_set1_ps(shift), sc = _mm256_set1_ps(scale);
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
   int64_t i = 0;
-  for (; i + 16 <= len; i += 16) {
-    s0 = _mm256_add_ps(s0, exp256(_mm256_sub_ps(_mm256_loadu_ps(p + i), sh)));
-    s1 = _mm256_add_ps(s1, exp256(_mm256_sub_ps(_mm256_loadu_ps(p + i + 8), sh)));
+  for (; i + 32 <= len; i += 32) {
+    const __m256 e0 = exp256(_mm256_sub_ps(_mm256_loadu_ps(p + i), sh));
+    const __m256 e1 = exp256(_mm256_sub_ps(_mm256_loadu_ps(p + i + 8), sh));
+    const __m256 e2 = exp256(_mm256_sub_ps(_mm256_loadu_ps(p + i + 16), sh));
+    const __m256 e3 = exp256(_mm256_sub_ps(_mm256_loadu_ps(p + i + 24), sh));
+    s0 = _mm256_add_ps(s0, e0);
+    s1 = _mm256_add_ps(s1, e1);
+    s2 = _mm256_add_ps(s2, e2);
+    s3 = _mm256_add_ps(s3, e3);
+    if (kStore) {
+      _mm256_storeu_ps(out + i, _mm256_mul_ps(e0, sc));
+      _mm256_storeu_ps(out + i + 8, _mm256_mul_ps(e1, sc));
+      _mm256_storeu_ps(out + i + 16, _mm256_mul_ps(e2, sc));
+      _mm256_storeu_ps(out + i + 24, _mm256_mul_ps(e3, sc));
+    }
   }
-  for (; i + 8 <= len; i += 8) s0 = _mm256_add_ps(s0, exp256(_mm256_sub_ps(_mm256_loadu_ps(p + i), sh)));
-  double s = hsum(_mm256_add_ps(s0, s1));
-  for (; i < len; ++i) s += std::exp(p[i] - shift);
+  for (; i + 8 <= len; i += 8) {
+    const __m256 e0 = exp256(_mm256_sub_ps(_mm256_loadu_ps(p + i), sh));
+    s0 = _mm256_add_ps(s0, e0);
+    if (kStore) _mm256_storeu_ps(out + i, _mm256_mul_ps(e0, sc));
+  }
+  double s = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  for (; i < len; ++i) {
+    const float e = std::exp(p[i] - shift);
+    s += e;
+    if (kStore) out[i] = scale * e;
+  }
   return s;
 }
 
@@ -209,9 +262,43 @@ DIST2_AVX2 SoftmaxStats softmax_stats(const float* x, int64_t n) {
       st.sum *= std::exp(static_cast<double>(st.max) - cm);
       st.max = cm;
     }
-    st.sum += chunk_sum_exp(x + c0, len, st.max);
+    st.sum += exp_block<false>(x + c0, len, st.max, 1.0f, nullptr);
   }
   return st;
+}
+
+DIST2_AVX2 SoftmaxStats softmax_stats_store(const float* x, int64_t n, float* e, float* chunk_max_out) {
+  SoftmaxStats st{kNegInf, 0.0, true};
+  for (int64_t c0 = 0, c = 0; c0 < n; c0 += kChunk, ++c) {
+    const int64_t len = std::min(kChunk, n - c0);
+    bool finite = true;
+    const float cm = chunk_max(x + c0, len, &finite);
+    if (!finite) return {0.0f, 0.0, false};
+    if (cm > st.max) {
+      st.sum *= std::exp(static_cast<double>(st.max) - cm);
+      st.max = cm;
+    }
+    chunk_max_out[c] = st.max;
+    st.sum += exp_block<true>(x + c0, len, st.max, 1.0f, e + c0);
+  }
+  return st;
+}
+
+DIST2_AVX2 void scale_chunks(float* e, int64_t n, const float* chunk_max, float max, double scale) {
+  for (int64_t c0 = 0, c = 0; c0 < n; c0 += kChunk, ++c) {
+    const auto f = static_cast<float>(scale * std::exp(static_cast<double>(chunk_max[c]) - max));
+    const __m256 fv = _mm256_set1_ps(f);
+    const int64_t end = std::min(n, c0 + kChunk);
+    int64_t i = c0;
+    for (; i + 32 <= end; i += 32) {
+      _mm256_storeu_ps(e + i, _mm256_mul_ps(_mm256_loadu_ps(e + i), fv));
+      _mm256_storeu_ps(e + i + 8, _mm256_mul_ps(_mm256_loadu_ps(e + i + 8), fv));
+      _mm256_storeu_ps(e + i + 16, _mm256_mul_ps(_mm256_loadu_ps(e + i + 16), fv));
+      _mm256_storeu_ps(e + i + 24, _mm256_mul_ps(_mm256_loadu_ps(e + i + 24), fv));
+    }
+    for (; i + 8 <= end; i += 8) _mm256_storeu_ps(e + i, _mm256_mul_ps(_mm256_loadu_ps(e + i), fv));
+    for (; i < end; ++i) e[i] *= f;
+  }
 }
 
 DIST2_AVX2 bool all_finite(const float* x, int64_t n) {
@@ -233,32 +320,9 @@ DIST2_AVX2 float max_of(const float* x, int64_t n) {
 }
 
 DIST2_AVX2 double scaled_exp(const float* x, int64_t n, float shift, float scale, float* out) {
-  const __m256 sh = _mm256_set1_ps(shift), sc = _mm256_set1_ps(scale);
   double total = 0;
-  for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
-    const int64_t end = std::min(n, c0 + kChunk);
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0;
-    int64_t i = c0;
-    for (; i + 16 <= end; i += 16) {
-      const __m256 e0 = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), sh));
-      const __m256 e1 = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), sh));
-      s0 = _mm256_add_ps(s0, e0);
-      s1 = _mm256_add_ps(s1, e1);
-      _mm256_storeu_ps(out + i, _mm256_mul_ps(e0, sc));
-      _mm256_storeu_ps(out + i + 8, _mm256_mul_ps(e1, sc));
-    }
-    for (; i + 8 <= end; i += 8) {
-      const __m256 e0 = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), sh));
-      s0 = _mm256_add_ps(s0, e0);
-      _mm256_storeu_ps(out + i, _mm256_mul_ps(e0, sc));
-    }
-    total += hsum(_mm256_add_ps(s0, s1));
-    for (; i < end; ++i) {
-      const float e = std::exp(x[i] - shift);
-      total += e;
-      out[i] = scale * e;
-    }
-  }
+  for (int64_t c0 = 0; c0 < n; c0 += kChunk)
+    total += exp_block<true>(x + c0, std::min(kChunk, n - c0), shift, scale, out + c0);
   return total;
 }
 
@@ -358,6 +422,12 @@ bool use_avx2() { return cpu_has_avx2() && !g_prefer_scalar.load(std::memory_ord
 #endif
 
 SoftmaxStats softmax_stats(const float* x, int64_t n) { DIST2_VEC_DISPATCH(softmax_stats, x, n); }
+SoftmaxStats softmax_stats_store(const float* x, int64_t n, float* e, float* chunk_max) {
+  DIST2_VEC_DISPATCH(softmax_stats_store, x, n, e, chunk_max);
+}
+void scale_chunks(float* e, int64_t n, const float* chunk_max, float max, double scale) {
+  DIST2_VEC_DISPATCH(scale_chunks, e, n, chunk_max, max, scale);
+}
 bool all_finite(const float* x, int64_t n) { DIST2_VEC_DISPATCH(all_finite, x, n); }
 float max_of(const float* x, int64_t n) { DIST2_VEC_DISPATCH(max_of, x, n); }
 double scaled_exp(const float* x, int64_t n, float shift, float scale, float* out) {

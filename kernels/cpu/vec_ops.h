@@ -12,9 +12,18 @@ struct SoftmaxStats {
   bool finite = true;
 };
 
+// Elements per chunk of the online softmax.
+constexpr int64_t kSoftmaxChunk = 2048;
+
 // One sweep over x[0, n): running max and sum of exp, chunk by chunk (online
 // softmax; each chunk is read from memory once and re-read from L1).
 SoftmaxStats softmax_stats(const float* x, int64_t n);
+// The same sweep, also writing e[i] = exp(x[i] - m_c), where m_c is the running
+// max after chunk c (chunk_max[c], ceil(n / kSoftmaxChunk) entries): the exps
+// of the gradient, to be brought to the final max by scale_chunks. e may be x.
+SoftmaxStats softmax_stats_store(const float* x, int64_t n, float* e, float* chunk_max);
+// e[i] *= scale * exp(chunk_max[c] - max) for i in chunk c.
+void scale_chunks(float* e, int64_t n, const float* chunk_max, float max, double scale);
 // Whether every x[i] is finite (for rows whose loss is not needed).
 bool all_finite(const float* x, int64_t n);
 // max_i x[i] (n >= 1).

@@ -14,6 +14,7 @@
 #include "kernels/cuda/fused_loss_cuda.h"
 // Debian ships the c10/cuda headers without the generated config: check both.
 #if __has_include(<c10/cuda/CUDAStream.h>) && __has_include(<c10/cuda/impl/cuda_cmake_macros.h>)
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #define DIST2_HAVE_TORCH_CUDA_STREAM 1
 #endif
@@ -182,6 +183,7 @@ void launch(const k::FusedLossArgs& args, const torch::Device& device) {
 #ifdef DIST2_WITH_CUDA
   k::FusedLossArgs a = args;
 #ifdef DIST2_HAVE_TORCH_CUDA_STREAM
+  const c10::cuda::CUDAGuard guard(device);  // launch on the logits' device
   a.stream = c10::cuda::getCurrentCUDAStream(device.index()).stream();
 #endif
   return k::cuda::fused_loss(a);
@@ -218,7 +220,7 @@ FusedRun run_fused(const LossBatch& b, const MetricSpace& metric, const LossOpti
   auto aux_scale = plan.aux_scale.to(device).contiguous();
   const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   auto row_ce = torch::empty({n}, f32), row_aux = torch::empty({n}, f32);
-  auto row_nonfinite = torch::empty({n}, f32.dtype(torch::kUInt8));
+  auto row_nonfinite = torch::zeros({n}, f32.dtype(torch::kUInt8));
 
   k::FusedLossArgs args;
   args.rows = n;
@@ -249,7 +251,13 @@ FusedRun run_fused(const LossBatch& b, const MetricSpace& metric, const LossOpti
   };
   torch::Tensor dlogits;
   if (mode == GradMode::in_place) {
-    launch(args, device);  // forward only: nothing is overwritten before the checks
+    // Check before anything is overwritten: on the CPU a read-only scan, on
+    // CUDA a forward-only launch (its exps are cheap there).
+    if (device.is_cpu()) {
+      if (k::cpu::first_nonfinite_row(args) >= 0) check_finite_logits(logits);
+    } else {
+      launch(args, device);
+    }
     raise_input_errors();
     dlogits = logits;
     args.dlogits = dlogits.data_ptr();
