@@ -194,6 +194,77 @@ void launch(const k::FusedLossArgs& args, const torch::Device& device) {
 
 enum class GradMode { none, separate, in_place };
 
+}  // namespace
+
+// Everything one kernel call needs, on the logits' device: the row plan, V_d in
+// the kernel's layout, the per-row outputs, and the argument block over them.
+struct PreparedFused {
+  torch::Tensor logits;  // contiguous (a copy when the caller's were not)
+  bool copied = false;
+  RowPlan plan;
+  SubVocabTensors vd;
+  torch::Tensor targets, metric_index, aux_scale, row_ce, row_aux, row_nonfinite;
+  k::FusedLossArgs args;
+  torch::Device device{torch::kCPU};
+};
+
+namespace {
+
+// Validates like the reference and prepares the call; the gradient pointer is
+// left unset.
+std::unique_ptr<PreparedFused> prepare_fused(const LossBatch& b, const MetricSpace& metric, const LossOptions& opt) {
+  validate_loss_inputs(b, metric, opt);
+  const std::string why = fused_unsupported_reason(b, metric, opt);
+  DIST2_CHECK(why.empty(), "the fused loss does not apply here: {}", why);
+  auto p = std::make_unique<PreparedFused>();
+  p->logits = b.logits.detach();
+  if (!p->logits.is_contiguous()) {
+    p->logits = p->logits.contiguous();
+    p->copied = true;
+  }
+  p->device = p->logits.device();
+  const int64_t n = p->logits.size(0), v = p->logits.size(1);
+  p->plan = plan_rows(b, metric, opt);
+  p->vd = prepare_subvocab(metric, opt, v, p->device);
+  p->targets = b.targets.to(p->device).contiguous();
+  p->metric_index = p->plan.metric_index.to(p->device).contiguous();
+  p->aux_scale = p->plan.aux_scale.to(p->device).contiguous();
+  const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(p->device);
+  p->row_ce = torch::empty({n}, f32);
+  p->row_aux = torch::empty({n}, f32);
+  p->row_nonfinite = torch::zeros({n}, f32.dtype(torch::kUInt8));
+
+  k::FusedLossArgs& args = p->args;
+  args.rows = n;
+  args.vocab = v;
+  args.row_stride = v;
+  args.dtype = kernel_dtype(p->logits.scalar_type());
+  args.logits = p->logits.data_ptr();
+  args.targets = p->targets.data_ptr<int64_t>();
+  args.ignore_index = opt.ignore_index;
+  args.metric_index = p->metric_index.data_ptr<int32_t>();
+  args.aux_scale = p->aux_scale.data_ptr<float>();
+  args.ce_scale = static_cast<float>(p->plan.ce_scale);
+  args.aux = kernel_aux(opt.kind);
+  args.q = opt.q == QNorm::subvocab ? k::QMode::subvocab : k::QMode::full;
+  args.alpha = static_cast<float>(opt.alpha);
+  args.tau = static_cast<float>(opt.tau);
+  args.smoothing = static_cast<float>(opt.smoothing);
+  args.vd = p->vd.view;
+  args.row_ce = p->row_ce.data_ptr<float>();
+  args.row_aux = p->row_aux.data_ptr<float>();
+  args.row_nonfinite = p->row_nonfinite.data_ptr<uint8_t>();
+  return p;
+}
+
+void check_grad_buffer(const torch::Tensor& buffer, const torch::Tensor& logits) {
+  DIST2_CHECK(buffer.sizes() == logits.sizes() && buffer.scalar_type() == logits.scalar_type() &&
+                  buffer.device() == logits.device() && buffer.is_contiguous(),
+              "the gradient buffer must be a contiguous {} tensor like the logits {}, got {} {}",
+              c10::toString(logits.scalar_type()), shape_of(logits), c10::toString(buffer.scalar_type()),
+              shape_of(buffer));
+}
+
 struct FusedRun {
   torch::Tensor total, ce, aux, dlogits;
 };
@@ -203,87 +274,43 @@ struct FusedRun {
 // metric-mask target outside V_d), before the logits are overwritten in place.
 FusedRun run_fused(const LossBatch& b, const MetricSpace& metric, const LossOptions& opt, GradMode mode,
                    const torch::Tensor& grad_buffer = {}) {
-  validate_loss_inputs(b, metric, opt);
-  const std::string why = fused_unsupported_reason(b, metric, opt);
-  DIST2_CHECK(why.empty(), "the fused loss does not apply here: {}", why);
-  torch::Tensor logits = b.logits.detach();
-  if (!logits.is_contiguous()) {
-    logits = logits.contiguous();
-    if (mode == GradMode::in_place) mode = GradMode::separate;  // the copy would be overwritten, not the logits
-  }
-  const torch::Device device = logits.device();
-  const int64_t n = logits.size(0), v = logits.size(1);
-  const RowPlan plan = plan_rows(b, metric, opt);
-  const SubVocabTensors vd = prepare_subvocab(metric, opt, v, device);
-  auto targets = b.targets.to(device).contiguous();
-  auto metric_index = plan.metric_index.to(device).contiguous();
-  auto aux_scale = plan.aux_scale.to(device).contiguous();
-  const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device);
-  auto row_ce = torch::empty({n}, f32), row_aux = torch::empty({n}, f32);
-  auto row_nonfinite = torch::zeros({n}, f32.dtype(torch::kUInt8));
-
-  k::FusedLossArgs args;
-  args.rows = n;
-  args.vocab = v;
-  args.row_stride = v;
-  args.dtype = kernel_dtype(logits.scalar_type());
-  args.logits = logits.data_ptr();
-  args.targets = targets.data_ptr<int64_t>();
-  args.ignore_index = opt.ignore_index;
-  args.metric_index = metric_index.data_ptr<int32_t>();
-  args.aux_scale = aux_scale.data_ptr<float>();
-  args.ce_scale = static_cast<float>(plan.ce_scale);
-  args.aux = kernel_aux(opt.kind);
-  args.q = opt.q == QNorm::subvocab ? k::QMode::subvocab : k::QMode::full;
-  args.alpha = static_cast<float>(opt.alpha);
-  args.tau = static_cast<float>(opt.tau);
-  args.smoothing = static_cast<float>(opt.smoothing);
-  args.vd = vd.view;
-  args.row_ce = row_ce.data_ptr<float>();
-  args.row_aux = row_aux.data_ptr<float>();
-  args.row_nonfinite = row_nonfinite.data_ptr<uint8_t>();
-
+  auto prepared = prepare_fused(b, metric, opt);
+  PreparedFused& p = *prepared;
+  if (p.copied && mode == GradMode::in_place) mode = GradMode::separate;  // the copy would be overwritten
+  k::FusedLossArgs& args = p.args;
   auto raise_input_errors = [&] {
-    if (row_nonfinite.any().item<bool>()) check_finite_logits(logits);  // throws the reference's message
-    if (plan.outside_row >= 0)
+    if (p.row_nonfinite.any().item<bool>()) check_finite_logits(p.logits);  // throws the reference's message
+    if (p.plan.outside_row >= 0)
       throw Error(fmt::format("target token {} at metric position {} is not in the metric sub-vocabulary V_d",
-                              plan.outside_token, plan.outside_row));
+                              p.plan.outside_token, p.plan.outside_row));
   };
   torch::Tensor dlogits;
   if (mode == GradMode::in_place) {
     // Check before anything is overwritten: on the CPU a read-only scan, on
     // CUDA a forward-only launch (its exps are cheap there).
-    if (device.is_cpu()) {
-      if (k::cpu::first_nonfinite_row(args) >= 0) check_finite_logits(logits);
+    if (p.device.is_cpu()) {
+      if (k::cpu::first_nonfinite_row(args) >= 0) check_finite_logits(p.logits);
     } else {
-      launch(args, device);
+      launch(args, p.device);
     }
     raise_input_errors();
-    dlogits = logits;
+    dlogits = p.logits;
     args.dlogits = dlogits.data_ptr();
-    launch(args, device);
+    launch(args, p.device);
     torch::autograd::impl::bump_version(b.logits);
   } else {
     if (mode == GradMode::separate) {
-      if (grad_buffer.defined()) {
-        DIST2_CHECK(grad_buffer.sizes() == logits.sizes() && grad_buffer.scalar_type() == logits.scalar_type() &&
-                        grad_buffer.device() == device && grad_buffer.is_contiguous(),
-                    "the gradient buffer must be a contiguous {} tensor like the logits, got {} {}",
-                    c10::toString(logits.scalar_type()), c10::toString(grad_buffer.scalar_type()),
-                    shape_of(grad_buffer));
-        dlogits = grad_buffer;
-      } else {
-        dlogits = torch::empty_like(logits, torch::MemoryFormat::Contiguous);
-      }
+      if (grad_buffer.defined()) check_grad_buffer(grad_buffer, p.logits);
+      dlogits = grad_buffer.defined() ? grad_buffer : torch::empty_like(p.logits, torch::MemoryFormat::Contiguous);
       args.dlogits = dlogits.data_ptr();
     }
-    launch(args, device);
+    launch(args, p.device);
     raise_input_errors();
   }
 
   FusedRun run;
-  run.ce = (row_ce.to(torch::kFloat64).sum() * plan.ce_scale).to(torch::kFloat32);
-  run.aux = (row_aux.to(torch::kFloat64) * aux_scale.to(torch::kFloat64)).sum().to(torch::kFloat32);
+  run.ce = (p.row_ce.to(torch::kFloat64).sum() * p.plan.ce_scale).to(torch::kFloat32);
+  run.aux = (p.row_aux.to(torch::kFloat64) * p.aux_scale.to(torch::kFloat64)).sum().to(torch::kFloat32);
   run.total = opt.kind == LossKind::sft ? run.ce.clone() : run.ce + static_cast<float>(opt.alpha) * run.aux;
   run.dlogits = dlogits;
   return run;
@@ -357,6 +384,18 @@ FusedLossAndGrad fused_loss_and_grad(const LossBatch& batch, const MetricSpace& 
                            config.grad_buffer);
   return {{run.total, run.ce, run.aux}, run.dlogits};
 }
+
+FusedKernelLaunch::FusedKernelLaunch(const LossBatch& batch, const MetricSpace& metric, const LossOptions& opt,
+                                     torch::Tensor grad_buffer)
+    : prepared_(prepare_fused(batch, metric, opt)), grad_buffer_(std::move(grad_buffer)) {
+  DIST2_CHECK(!prepared_->copied, "FusedKernelLaunch needs contiguous logits");
+  check_grad_buffer(grad_buffer_, prepared_->logits);
+  prepared_->args.dlogits = grad_buffer_.data_ptr();
+}
+
+FusedKernelLaunch::~FusedKernelLaunch() = default;
+
+void FusedKernelLaunch::launch() { dist2::launch(prepared_->args, prepared_->device); }
 
 LossTerms fused_loss_forward(const LossBatch& batch, const MetricSpace& metric, const LossOptions& opt) {
   torch::NoGradGuard no_grad;

@@ -10,6 +10,7 @@
 // when built with nvcc). Anything else (ntl_was, ntl_mse, contrastive targets,
 // float64 logits, ...) runs the reference, so compute_loss always answers.
 // Bad inputs raise exactly the reference's errors.
+#include <memory>
 #include <string>
 
 #include <torch/torch.h>
@@ -62,5 +63,25 @@ FusedLossAndGrad fused_loss_and_grad(const LossBatch& batch, const MetricSpace& 
 
 // Forward only (evaluation): the loss terms, no gradient, nothing N x V allocated.
 LossTerms fused_loss_forward(const LossBatch& batch, const MetricSpace& metric, const LossOptions& opt);
+
+// The kernel launch alone, prepared once (checks, row plan, V_d tables): what a
+// benchmark times against a copy of the same bytes. launch() writes d total /
+// d logits into grad_buffer from the current contents of the batch's logits
+// (contiguous; refill them in place between launches) and returns without
+// waiting on a CUDA device. It does not raise on non-finite logits.
+struct PreparedFused;
+class FusedKernelLaunch {
+ public:
+  FusedKernelLaunch(const LossBatch& batch, const MetricSpace& metric, const LossOptions& opt,
+                    torch::Tensor grad_buffer);
+  ~FusedKernelLaunch();
+  FusedKernelLaunch(const FusedKernelLaunch&) = delete;
+  FusedKernelLaunch& operator=(const FusedKernelLaunch&) = delete;
+  void launch();
+
+ private:
+  std::unique_ptr<PreparedFused> prepared_;
+  torch::Tensor grad_buffer_;
+};
 
 }  // namespace dist2
