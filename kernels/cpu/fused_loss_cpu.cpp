@@ -194,9 +194,9 @@ void run_row(const FusedLossArgs& args, int64_t r, Scratch& sc) {
     if (g) std::fill(g, g + v, 0.0f);
     return;
   }
-  // What the V_d part reads is saved before sweep 1 may overwrite z (in place).
+  // What the V_d part reads is saved before sweep 1 overwrites z (in place).
   const float z_t = z[t];
-  const float* zd = x >= 0 ? vd_logits(args.vd, z, g != nullptr, sc) : nullptr;
+  const float* zd = x >= 0 ? vd_logits(args.vd, z, /*copy=*/g == z, sc) : nullptr;
   // With a gradient, sweep 1 leaves exp(z - running max) in g, and sweep 2 only
   // rescales it chunk by chunk: one exp per logit.
   const SoftmaxStats sm = g ? softmax_stats_store(z, v, g, sc.chunk_max.data()) : softmax_stats(z, v);
