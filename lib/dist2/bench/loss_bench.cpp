@@ -24,7 +24,9 @@
 #include "kernels/cuda/device_info.h"
 #include "kernels/cuda/timer.h"
 // Debian ships the c10/cuda headers without the generated config: check both.
-#if __has_include(<c10/cuda/CUDACachingAllocator.h>) && __has_include(<c10/cuda/impl/cuda_cmake_macros.h>)
+// DIST2_NO_CUDA_ALLOCATOR_STATS opts out, should a LibTorch change this API.
+#if __has_include(<c10/cuda/CUDACachingAllocator.h>) && __has_include(<c10/cuda/impl/cuda_cmake_macros.h>) && \
+    !defined(DIST2_NO_CUDA_ALLOCATOR_STATS)
 #include <c10/cuda/CUDACachingAllocator.h>
 #define DIST2_HAVE_CUDA_ALLOCATOR_STATS 1
 #endif
