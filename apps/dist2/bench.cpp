@@ -1,9 +1,12 @@
 // dist2 bench: `loss` times the fused DIST² loss against the composed reference;
 // `train` (the training step) is not built yet.
+#include <fstream>
+
 #include <fmt/format.h>
 
 #include "commands.h"
 #include "dist2/bench/loss_bench.h"
+#include "dist2/util/error.h"
 
 namespace dist2::cli {
 
@@ -13,11 +16,17 @@ struct BenchLossOptions {
   bench::LossBenchOptions lib;
   bool json = false;
   bool no_python = false;
+  std::string json_out;
 };
 
 void run_bench_loss(BenchLossOptions o) {
   o.lib.python = !o.no_python;
   const bench::LossBenchReport report = bench::run_loss_bench(o.lib);
+  if (!o.json_out.empty()) {
+    std::ofstream out(o.json_out);
+    out << bench::to_json(report);
+    DIST2_CHECK(out.good(), "cannot write --json-out '{}'", o.json_out);
+  }
   fmt::print("{}", o.json ? bench::to_json(report) : bench::to_table(report));
 }
 
@@ -36,6 +45,7 @@ void setup_bench_loss(CLI::App& bench) {
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
       ->capture_default_str();
   cmd->add_flag("--no-python", opt->no_python, "Skip the Python PyTorch peer");
+  cmd->add_option("--json-out", opt->json_out, "Also write the JSON to this file");
   cmd->add_option("--seed", opt->lib.seed, "Seed of the inputs")->capture_default_str();
   cmd->add_option("--filter", opt->lib.filter, "Run only the cases whose name contains this (e.g. V=32000)");
   cmd->callback([opt] { run_bench_loss(*opt); });
