@@ -367,6 +367,12 @@ LossBenchResult bench_case(const LossBenchCase& c, const torch::Device& device, 
       if (i > 0) kernel_times.push_back(s);
     }
     res.fused_kernel_s = median(kernel_times);
+    std::vector<double> allocs;
+    for (int i = 0; i <= opt.repeat; ++i) {
+      const double s = device_seconds(device, [&] { torch::empty_like(logits).fill_(0.0f); });
+      if (i > 0) allocs.push_back(s);
+    }
+    res.fresh_alloc_s = median(allocs);
 #ifdef DIST2_WITH_CUDA
     if (device.is_cuda()) {
       res.copy_s = dist2::cuda::device_copy_seconds(static_cast<size_t>(res.bytes / 2), opt.repeat);
@@ -447,12 +453,13 @@ std::string to_json(const LossBenchReport& r) {
     cases += fmt::format(
         "{}\n    {{\"name\": {}, \"n\": {}, \"v\": {}, \"m\": {}, \"metric\": {}, \"dim\": {}, \"bytes\": {}, "
         "\"composed_s\": {}, \"fused_s\": {}, \"speedup\": {}, \"fused_in_place_s\": {}, \"fused_kernel_s\": {}, "
+        "\"fresh_alloc_s\": {}, "
         "\"fused_gbps\": {}, \"copy_s\": {}, \"copy_gbps\": {}, \"floor_ratio\": {}, "
         "\"composed_peak_bytes\": {}, \"fused_peak_bytes\": {}, \"fused_in_place_peak_bytes\": {}, "
         "\"python_s\": {}, \"python_peak_bytes\": {}, \"loss_rel_diff\": {}}}",
         i ? "," : "", quote(x.c.name), x.c.n, x.c.v, x.c.m, quote(to_string(x.c.metric)), x.c.dim, number(x.bytes),
         number(x.composed_s), number(x.fused_s), number(x.speedup()), number(x.fused_in_place_s),
-        number(x.fused_kernel_s), number(x.fused_gbps()), number(x.copy_s), number(x.copy_gbps()),
+        number(x.fused_kernel_s), number(x.fresh_alloc_s), number(x.fused_gbps()), number(x.copy_s), number(x.copy_gbps()),
         number(x.floor_ratio()), number(x.composed_peak), number(x.fused_peak), number(x.fused_in_place_peak),
         number(x.python_s), number(x.python_peak), number(x.loss_rel_diff));
   }
@@ -469,16 +476,19 @@ std::string to_table(const LossBenchReport& r) {
       "dist2 bench loss: {} ({}), {} thread(s), CPU vector path {}, N = {}, median of {} after a warm-up\n"
       "fwd+bwd of the DIST² loss (dist, tau 2, alpha 0.1, q subvocab, mean); times in ms, memory in GiB\n\n",
       r.device, r.device_name, r.threads, r.isa, r.n, r.repeat);
-  out += "| case | composed | fused | speedup | fused in place | Python | kernel | kernel GB/s | copy GB/s | "
-         "kernel / copy | peak composed | peak fused | peak in place | peak Python |\n";
-  out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  out += "| case | composed | Python | fused | speedup | fused in place | kernel | fresh N x V | kernel GB/s | "
+         "copy GB/s | kernel / copy | peak composed | peak Python | peak fused | peak in place |\n";
+  out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const LossBenchResult& x : r.results)
-    out += fmt::format("| {} | {} | {} | {:.1f}x | {} | {} | {} | {:.1f} | {:.1f} | {:.2f} | {} | {} | {} | {} |\n",
-                       x.c.name, ms(x.composed_s), ms(x.fused_s), x.speedup(), ms(x.fused_in_place_s),
-                       ms(x.python_s), ms(x.fused_kernel_s), x.fused_gbps(), x.copy_gbps(), x.floor_ratio(),
-                       gib(x.composed_peak), gib(x.fused_peak), gib(x.fused_in_place_peak), gib(x.python_peak));
-  out += fmt::format("\ncomposed: dist2::reference_loss + backward (LibTorch ops); fused: compute_loss(fused) + "
-                     "backward (fresh gradient); kernel: the fused call into a reused gradient buffer; copy: {} of "
+    out += fmt::format(
+        "| {} | {} | {} | {} | {:.1f}x | {} | {} | {} | {:.1f} | {:.1f} | {:.2f} | {} | {} | {} | {} |\n", x.c.name,
+        ms(x.composed_s), ms(x.python_s), ms(x.fused_s), x.speedup(), ms(x.fused_in_place_s), ms(x.fused_kernel_s),
+        ms(x.fresh_alloc_s), x.fused_gbps(), x.copy_gbps(), x.floor_ratio(), gib(x.composed_peak), gib(x.python_peak),
+        gib(x.fused_peak), gib(x.fused_in_place_peak));
+  out += fmt::format("\ncomposed: dist2::reference_loss + backward (LibTorch ops); Python: the same loss composed in "
+                     "PyTorch (kernels/bench/composed_loss.py); fused: compute_loss(fused) + backward (a fresh "
+                     "gradient); fused in place: the gradient over the logits; kernel: the fused launch alone into a "
+                     "reused gradient buffer; fresh N x V: allocating and zero-filling one N x V tensor; copy: {} of "
                      "the same bytes.\npeak memory: {}.\nPython peer: {}.\n",
                      r.device == "cuda" ? "cudaMemcpy device to device" : "at::copy_ (read N x V, write N x V)",
                      r.memory_method, r.python);

@@ -34,6 +34,7 @@ struct LossBenchResult {
   LossBenchCase c;
   double bytes = 0;
   double composed_s = 0, fused_s = 0, fused_kernel_s = 0, fused_in_place_s = 0, copy_s = 0;
+  double fresh_alloc_s = 0;  // allocating and first writing an N x V tensor (what a fresh gradient costs)
   double composed_peak = 0, fused_peak = 0, fused_in_place_peak = 0;
   double python_s = 0, python_peak = 0;
   double loss_rel_diff = 0;  // |fused - composed| / |composed| on the same logits
