@@ -8,7 +8,7 @@ PACKAGES := cmake ninja-build g++ libtorch-dev libopenblas0-pthread libcli11-dev
             libfmt-dev libsqlite3-dev sqlite3 catch2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup configure build test test-slow run clean
+.PHONY: all setup configure build test test-slow run clean gpu-deps gpu-check
 
 all: build
 
@@ -47,3 +47,16 @@ run: build
 
 clean:
 	rm -rf $(BUILD)
+
+# CUDA check on a GPU machine with pip PyTorch: `make gpu-deps` where the Debian
+# archive is reachable (the libraries such a machine lacks, into .gpu-deps/),
+# then `make gpu-check OUT=dir` there: build with CUDA, all tests, the loss
+# benchmark; logs and JSON into OUT.
+GPU_DEPS := libyaml-cpp-dev libyaml-cpp0.7 libfmt-dev libfmt9 libcli11-dev catch2 libsqlite3-dev libsqlite3-0
+OUT ?= out/gpu-check
+
+gpu-deps:
+	mkdir -p .gpu-deps && cd .gpu-deps && apt-get download $(GPU_DEPS)
+
+gpu-check:
+	kernels/cuda/gpu_check.sh $(OUT)

@@ -115,7 +115,7 @@ torch::Tensor aux_per_position(const LossBatch& b, const MetricSpace& metric, co
       return (torch::xlogy(p, p) - p * log_q).sum(1);
     }
     case LossKind::dist: {
-      auto dist = metric.distances_from(x).to(dtype);  // [R, M]
+      auto dist = metric.distances_from(x).to(dtype);  // [R, M], on the device of x
       auto lq = log_q;
       if (b.contrast_index.defined()) {
         // One more entry per row: the candidate's logit with its own distance.
@@ -133,12 +133,12 @@ torch::Tensor aux_per_position(const LossBatch& b, const MetricSpace& metric, co
       return (torch::xlogy(p, p) - p * lq).sum(1);
     }
     case LossKind::ntl_was: {
-      auto vals = metric.values().to(dtype);
+      auto vals = metric.values().to(log_q.device(), dtype);
       auto y = vals.index({x});
       return (log_q.exp() * (vals.unsqueeze(0) - y.unsqueeze(1)).abs()).sum(1);
     }
     case LossKind::ntl_mse: {
-      auto vals = metric.values().to(dtype);
+      auto vals = metric.values().to(log_q.device(), dtype);
       auto y = vals.index({x});
       auto expected = (log_q.exp() * vals.unsqueeze(0)).sum(1);
       return (expected - y).pow(2);
@@ -181,9 +181,10 @@ LossTerms reference_loss(const LossBatch& b, const MetricSpace& metric, const Lo
   torch::Tensor aux = torch::zeros({}, logits.options());
   if (opt.kind != LossKind::sft && rows.size(0) > 0) {
     auto x = target_index.index({rows});
-    auto logits_vd = logits.index({rows}).index_select(1, metric.token_ids());  // [R, M]
+    auto vd_ids = metric.token_ids().to(logits.device());
+    auto logits_vd = logits.index({rows}).index_select(1, vd_ids);  // [R, M]
     auto log_q = opt.q == QNorm::subvocab ? torch::log_softmax(logits_vd, 1)
-                                          : log_p.index({rows}).index_select(1, metric.token_ids());
+                                          : log_p.index({rows}).index_select(1, vd_ids);
     auto per_pos = aux_per_position(b, metric, opt, rows, x, log_q, logits_vd);
     auto w = b.weights.defined() ? b.weights.index({rows}).to(logits.scalar_type()) : torch::ones_like(per_pos);
     aux = (w * per_pos).sum();

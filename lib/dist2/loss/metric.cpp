@@ -134,14 +134,18 @@ const torch::Tensor& MetricSpace::values() const {
 }
 
 torch::Tensor MetricSpace::index_of(const torch::Tensor& vocab_ids) const {
-  auto ids = vocab_ids.to(torch::kInt64);
+  // The tables live on the CPU; the answer goes back to the device of the ids.
+  auto ids = vocab_ids.to(torch::kCPU, torch::kInt64);
   auto inside = (ids >= 0) & (ids <= max_id_);
   auto idx = lookup_.index({ids.clamp(0, max_id_)});
-  return torch::where(inside, idx, torch::full_like(idx, -1));
+  return torch::where(inside, idx, torch::full_like(idx, -1)).to(vocab_ids.device());
 }
 
 torch::Tensor MetricSpace::distances_from(const torch::Tensor& target_index) const {
-  auto x = target_index.to(torch::kInt64);
+  return distances_on_cpu(target_index.to(torch::kCPU, torch::kInt64)).to(target_index.device());
+}
+
+torch::Tensor MetricSpace::distances_on_cpu(const torch::Tensor& x) const {
   DIST2_CHECK(x.numel() == 0 || (x.min().item<int64_t>() >= 0 && x.max().item<int64_t>() < size()),
               "target index outside V_d [0, {})", size());
   switch (kind_) {

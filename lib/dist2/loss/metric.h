@@ -49,11 +49,14 @@ class MetricSpace {
   int64_t max_token_id() const { return max_id_; }
 
   // Maps vocabulary ids [N] to indices into V_d [N]; -1 where an id is not in V_d.
+  // (On the device of the ids.)
   torch::Tensor index_of(const torch::Tensor& vocab_ids) const;
-  // d(v, x) for every v in V_d and each target index x: [N] -> [N, M] float64.
+  // d(v, x) for every v in V_d and each target index x: [N] -> [N, M] float64,
+  // on the device of target_index.
   torch::Tensor distances_from(const torch::Tensor& target_index) const;
 
  private:
+  torch::Tensor distances_on_cpu(const torch::Tensor& x) const;  // x: [N] int64 on the CPU
   MetricSpace(MetricKind kind, std::vector<int64_t> ids);
   MetricKind kind_;
   torch::Tensor token_ids_, values_, embeddings_, table_, lookup_;

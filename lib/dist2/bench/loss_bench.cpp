@@ -1,0 +1,498 @@
+#include "dist2/bench/loss_bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <regex>
+#include <sys/wait.h>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "dist2/loss/fused.h"
+#include "dist2/loss/loss.h"
+#include "dist2/util/error.h"
+#include "dist2/util/json.h"
+#include "dist2/util/threads.h"
+#include "kernels/cpu/vec_ops.h"
+
+#ifdef DIST2_WITH_CUDA
+#include "kernels/cuda/device_info.h"
+#include "kernels/cuda/timer.h"
+// Debian ships the c10/cuda headers without the generated config: check both.
+// DIST2_NO_CUDA_ALLOCATOR_STATS opts out, should a LibTorch change this API.
+#if __has_include(<c10/cuda/CUDACachingAllocator.h>) && __has_include(<c10/cuda/impl/cuda_cmake_macros.h>) && \
+    !defined(DIST2_NO_CUDA_ALLOCATOR_STATS)
+#include <c10/cuda/CUDACachingAllocator.h>
+#define DIST2_HAVE_CUDA_ALLOCATOR_STATS 1
+#endif
+#endif
+
+namespace dist2::bench {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// ---- devices: synchronisation, names, copy floor ----
+
+bool cuda_usable() {
+#ifdef DIST2_WITH_CUDA
+  return torch::cuda::is_available() && dist2::cuda::device_count() > 0;
+#else
+  return false;
+#endif
+}
+
+void synchronize(const torch::Device& device) {
+#ifdef DIST2_WITH_CUDA
+  if (device.is_cuda()) dist2::cuda::synchronize();
+#else
+  (void)device;
+#endif
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      return colon == std::string::npos ? line : line.substr(colon + 2);
+    }
+  return "unknown CPU";
+}
+
+// Wall-clock seconds of fn() with the device synchronised around it (CUDA
+// events would give the same numbers for these long, single-stream calls).
+template <class Fn>
+double seconds(const torch::Device& device, Fn&& fn) {
+  synchronize(device);
+  const auto t0 = std::chrono::steady_clock::now();
+  fn();
+  synchronize(device);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Seconds of the device work fn() queues: CUDA events around it on the
+// default stream, or the wall clock on the CPU (where fn() is synchronous).
+template <class Fn>
+double device_seconds(const torch::Device& device, Fn&& fn) {
+#ifdef DIST2_WITH_CUDA
+  if (device.is_cuda()) {
+    synchronize(device);
+    dist2::cuda::EventTimer timer;
+    timer.start();
+    fn();
+    return timer.stop();
+  }
+#endif
+  return seconds(device, fn);
+}
+
+double median(std::vector<double> xs) {
+  if (xs.empty()) return kNaN;
+  std::sort(xs.begin(), xs.end());
+  const size_t h = xs.size() / 2;
+  return xs.size() % 2 ? xs[h] : 0.5 * (xs[h - 1] + xs[h]);
+}
+
+// ---- peak extra memory ----
+
+// CPU: the rise of the resident-set high-water mark (VmHWM, reset through
+// /proc/self/clear_refs) over the resident set at the reset. CUDA: the caching
+// allocator's peak of allocated bytes over the allocated bytes at the reset.
+class PeakMemory {
+ public:
+  explicit PeakMemory(const torch::Device& device) : device_(device) {}
+
+  static std::string method(const torch::Device& device) {
+    if (device.is_cuda()) {
+#ifdef DIST2_HAVE_CUDA_ALLOCATOR_STATS
+      return "CUDA caching allocator: peak allocated bytes above the bytes allocated before the call";
+#else
+      return "not measured (LibTorch without CUDA allocator headers)";
+#endif
+    }
+    return "process RSS high-water mark (VmHWM, reset via /proc/self/clear_refs) above the RSS before the call";
+  }
+
+  void reset() {
+    synchronize(device_);
+    if (device_.is_cuda()) {
+#ifdef DIST2_HAVE_CUDA_ALLOCATOR_STATS
+      namespace alloc = c10::cuda::CUDACachingAllocator;
+      alloc::resetPeakStats(device_.index() < 0 ? 0 : device_.index());
+      base_ = static_cast<double>(alloc::getDeviceStats(device_.index() < 0 ? 0 : device_.index())
+                                      .allocated_bytes[0].current);
+#endif
+      return;
+    }
+    std::ofstream("/proc/self/clear_refs") << "5";
+    base_ = status_bytes("VmRSS");
+  }
+
+  double peak() const {
+    synchronize(device_);
+    if (device_.is_cuda()) {
+#ifdef DIST2_HAVE_CUDA_ALLOCATOR_STATS
+      namespace alloc = c10::cuda::CUDACachingAllocator;
+      return static_cast<double>(
+                 alloc::getDeviceStats(device_.index() < 0 ? 0 : device_.index()).allocated_bytes[0].peak) -
+             base_;
+#else
+      return kNaN;
+#endif
+    }
+    return status_bytes("VmHWM") - base_;
+  }
+
+ private:
+  static double status_bytes(const std::string& field) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind(field + ":", 0) == 0) return 1024.0 * std::stod(line.substr(field.size() + 1));
+    return kNaN;
+  }
+  torch::Device device_;
+  double base_ = 0;
+};
+
+// ---- the inputs of one case ----
+
+struct CaseInputs {
+  LossBatch batch;
+  MetricSpace metric;
+  LossOptions options;
+};
+
+// V_d: a block of token ids in the middle of the vocabulary (all of it for a
+// codebook), the same as the Python peer; targets half in V_d, half anywhere.
+CaseInputs make_case_inputs(const LossBenchCase& c, const torch::Device& device, uint64_t seed) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  const int64_t first = c.m < c.v ? (c.v - c.m) / 2 : 0;
+  std::vector<int64_t> ids(static_cast<size_t>(c.m));
+  for (int64_t k = 0; k < c.m; ++k) ids[static_cast<size_t>(k)] = first + k;
+  std::vector<double> values(ids.size());
+  for (size_t k = 0; k < values.size(); ++k) values[k] = static_cast<double>(k);
+  MetricSpace metric = c.dim > 0 ? MetricSpace::embedding(ids, at::randn({c.m, c.dim}, gen, torch::kFloat64), c.metric)
+                                 : MetricSpace::scalar(ids, values, c.metric);
+  auto in_vd = torch::tensor(ids, torch::kInt64).index({at::randint(c.m, {c.n}, gen, torch::kInt64)});
+  auto anywhere = at::randint(c.v, {c.n}, gen, torch::kInt64);
+  auto targets = torch::where(at::rand({c.n}, gen) < 0.5, in_vd, anywhere);
+  LossBatch batch;
+  batch.targets = targets.to(device);
+  batch.logits = torch::empty({c.n, c.v}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+  LossOptions opt;
+  opt.kind = LossKind::dist;
+  opt.tau = 2.0;
+  opt.alpha = 0.1;
+  return {std::move(batch), std::move(metric), opt};
+}
+
+// Fresh random logits in place, outside the timed region.
+void refresh(torch::Tensor& logits) {
+  torch::NoGradGuard no_grad;
+  logits.uniform_(-4.0, 4.0);
+}
+
+struct Measured {
+  double seconds = kNaN, peak = kNaN;
+};
+
+// One warm-up and `repeat` timed calls of body(logits), each on fresh logits;
+// medians of the times and of the peaks.
+template <class Body>
+Measured measure(CaseInputs& in, int repeat, Body&& body) {
+  const torch::Device device = in.batch.logits.device();
+  PeakMemory mem(device);
+  std::vector<double> times, peaks;
+  for (int i = 0; i <= repeat; ++i) {
+    refresh(in.batch.logits);
+    mem.reset();
+    const double s = seconds(device, [&] { body(); });
+    const double p = mem.peak();
+    if (i == 0) continue;
+    times.push_back(s);
+    peaks.push_back(p);
+  }
+  return {median(times), median(peaks)};
+}
+
+// ---- the Python PyTorch peer ----
+
+struct Shell {
+  int status = -1;
+  std::string out;
+};
+
+Shell run_shell(const std::string& cmd) {
+  Shell r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
+struct PythonPeer {
+  std::string exe;      // empty: not available
+  std::string script;
+  std::string version;  // or why it is skipped
+};
+
+PythonPeer find_python_peer() {
+  PythonPeer peer;
+  peer.script = std::string(DIST2_SOURCE_DIR) + "/kernels/bench/composed_loss.py";
+  if (!std::ifstream(peer.script).good()) {
+    peer.version = "skipped: " + peer.script + " not found";
+    return peer;
+  }
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("DIST2_PYTHON")) candidates.emplace_back(env);
+  candidates.emplace_back("python3");
+  candidates.emplace_back("/usr/bin/python3");
+  for (const auto& exe : candidates) {
+    auto r = run_shell(shell_quote(exe) +
+                       " -c 'import sys, torch; print(sys.version.split()[0], torch.__version__)' 2>/dev/null");
+    if (r.status == 0 && !r.out.empty()) {
+      peer.exe = exe;
+      std::string v = r.out.substr(0, r.out.find('\n'));
+      const auto sp = v.find(' ');
+      peer.version = fmt::format("{} (Python {}, torch {})", exe, v.substr(0, sp), v.substr(sp + 1));
+      return peer;
+    }
+  }
+  peer.version = "skipped: no python3 that imports torch (set DIST2_PYTHON)";
+  return peer;
+}
+
+double json_field(const std::string& json, const std::string& key) {
+  std::smatch m;
+  if (std::regex_search(json, m, std::regex("\"" + key + "\"\\s*:\\s*([-+0-9.eE]+)"))) return std::stod(m[1]);
+  return kNaN;
+}
+
+Measured run_python_peer(const PythonPeer& peer, const LossBenchCase& c, const torch::Device& device, int repeat,
+                         uint64_t seed) {
+  if (peer.exe.empty()) return {};
+  const std::string cmd = fmt::format(
+      "{} {} --n {} --v {} --m {} --metric {} --dim {} --repeat {} --threads {} --device {} --seed {}",
+      shell_quote(peer.exe), shell_quote(peer.script), c.n, c.v, c.m, c.dim > 0 ? "mse" : "sq",
+      std::max<int64_t>(1, c.dim), repeat, threads(), device.is_cuda() ? "cuda" : "cpu", seed);
+  auto r = run_shell(cmd + " 2>&1");
+  if (r.status != 0) {
+    fmt::print(stderr, "dist2 bench: the Python peer failed ({}): {}\n", cmd, r.out);
+    return {};
+  }
+  return {json_field(r.out, "median_s"), json_field(r.out, "peak_bytes")};
+}
+
+// ---- one case ----
+
+LossBenchResult bench_case(const LossBenchCase& c, const torch::Device& device, const LossBenchOptions& opt,
+                           const PythonPeer& peer) {
+  LossBenchResult res;
+  res.c = c;
+  res.bytes = 2.0 * static_cast<double>(c.n) * static_cast<double>(c.v) * sizeof(float);
+  CaseInputs in = make_case_inputs(c, device, opt.seed + 1);
+  torch::Tensor& logits = in.batch.logits;
+  auto with_leaf = [&] {
+    LossBatch b = in.batch;
+    b.logits = logits.detach().requires_grad_(true);
+    return b;
+  };
+
+  // The Python peer first, while this process holds only the logits.
+  const Measured py = run_python_peer(peer, c, device, opt.repeat, opt.seed + 2);
+  res.python_s = py.seconds;
+  res.python_peak = py.peak;
+
+  // Same logits through both: the losses must agree.
+  refresh(logits);
+  {
+    torch::NoGradGuard no_grad;
+    const double ref = reference_loss(in.batch, in.metric, in.options).total.item<double>();
+    const double got = fused_loss_forward(in.batch, in.metric, in.options).total.item<double>();
+    res.loss_rel_diff = std::fabs(got - ref) / std::max(1e-30, std::fabs(ref));
+  }
+
+  const Measured composed = measure(in, opt.repeat, [&] {
+    LossBatch b = with_leaf();
+    reference_loss(b, in.metric, in.options).total.backward();
+  });
+  res.composed_s = composed.seconds;
+  res.composed_peak = composed.peak;
+
+  const Measured fused = measure(in, opt.repeat, [&] {
+    LossBatch b = with_leaf();
+    compute_loss(b, in.metric, in.options, LossImpl::fused).total.backward();
+  });
+  res.fused_s = fused.seconds;
+  res.fused_peak = fused.peak;
+
+  const Measured in_place = measure(in, opt.repeat, [&] {
+    LossBatch b = with_leaf();
+    FusedConfig config;
+    config.grad_in_place = true;
+    fused_loss(b, in.metric, in.options, config).total.backward();
+  });
+  res.fused_in_place_s = in_place.seconds;
+  res.fused_in_place_peak = in_place.peak;
+
+  // The kernel alone, prepared once and writing into a warm buffer: its
+  // bandwidth against a copy of the same bytes (read N x V, write N x V).
+  {
+    torch::Tensor buffer = torch::empty_like(logits);
+    buffer.fill_(0.0f);  // fault the pages in before timing
+    FusedKernelLaunch kernel(in.batch, in.metric, in.options, buffer);
+    std::vector<double> kernel_times, copies;
+    for (int i = 0; i <= opt.repeat; ++i) {
+      refresh(logits);
+      const double s = device_seconds(device, [&] { kernel.launch(); });
+      if (i > 0) kernel_times.push_back(s);
+    }
+    res.fused_kernel_s = median(kernel_times);
+    std::vector<double> allocs;
+    for (int i = 0; i <= opt.repeat; ++i) {
+      const double s = device_seconds(device, [&] { torch::empty_like(logits).fill_(0.0f); });
+      if (i > 0) allocs.push_back(s);
+    }
+    res.fresh_alloc_s = median(allocs);
+#ifdef DIST2_WITH_CUDA
+    if (device.is_cuda()) {
+      res.copy_s = dist2::cuda::device_copy_seconds(static_cast<size_t>(res.bytes / 2), opt.repeat);
+    } else
+#endif
+    {
+      for (int i = 0; i <= opt.repeat; ++i) {
+        const double s = device_seconds(device, [&] { buffer.copy_(logits); });
+        if (i > 0) copies.push_back(s);
+      }
+      res.copy_s = median(copies);
+    }
+  }
+  return res;
+}
+
+std::string gib(double bytes) { return std::isfinite(bytes) ? fmt::format("{:.2f}", bytes / (1024.0 * 1024 * 1024)) : "-"; }
+std::string ms(double s) { return std::isfinite(s) ? fmt::format("{:.1f}", 1e3 * s) : "-"; }
+
+}  // namespace
+
+std::vector<LossBenchCase> loss_bench_cases(const LossBenchOptions& opt) {
+  const int64_t n = opt.quick ? std::min<int64_t>(opt.n, 64) : opt.n;
+  DIST2_CHECK(n >= 1, "--n must be >= 1, got {}", n);
+  auto scalar = [&](int64_t v, int64_t m) {
+    return LossBenchCase{fmt::format("V={} |V_d|={} sq", v, m), n, v, m, MetricKind::squared, 0};
+  };
+  auto codebook = [&](int64_t k, int64_t d) {
+    return LossBenchCase{fmt::format("codebook K={} D={} mse", k, d), n, k, k, MetricKind::embedding_mse, d};
+  };
+  std::vector<LossBenchCase> all =
+      opt.quick ? std::vector<LossBenchCase>{scalar(1000, 10), codebook(512, 8)}
+                : std::vector<LossBenchCase>{scalar(32000, 10), scalar(32000, 1000), scalar(128256, 10),
+                                             scalar(128256, 1000), codebook(16384, 8)};
+  std::vector<LossBenchCase> picked;
+  for (auto& c : all)
+    if (c.name.find(opt.filter) != std::string::npos) picked.push_back(c);
+  DIST2_CHECK(!picked.empty(), "--filter '{}' matches no case", opt.filter);
+  return picked;
+}
+
+LossBenchReport run_loss_bench(const LossBenchOptions& opt) {
+  DIST2_CHECK(opt.repeat >= 1, "--repeat must be >= 1, got {}", opt.repeat);
+  DIST2_CHECK(opt.device == "cpu" || opt.device == "cuda" || opt.device == "auto",
+              "--device must be cpu, cuda or auto, got '{}'", opt.device);
+  const bool cuda = opt.device == "cuda" || (opt.device == "auto" && cuda_usable());
+  DIST2_CHECK(!cuda || cuda_usable(), "--device cuda: no CUDA device (or dist2 was built without the CUDA kernels)");
+  const torch::Device device = cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+
+  LossBenchReport report;
+  report.device = cuda ? "cuda" : "cpu";
+  report.device_name = cpu_model();
+#ifdef DIST2_WITH_CUDA
+  if (cuda) report.device_name = dist2::cuda::device_name(0);
+#endif
+  report.isa = kernels::cpu::vec_isa();
+  report.threads = threads();
+  report.repeat = opt.repeat;
+  report.quick = opt.quick;
+  report.memory_method = PeakMemory::method(device);
+  PythonPeer peer;
+  if (opt.python) peer = find_python_peer();
+  else peer.version = "skipped: --no-python";
+  report.python = peer.version;
+  for (const LossBenchCase& c : loss_bench_cases(opt)) {
+    report.n = c.n;
+    report.results.push_back(bench_case(c, device, opt, peer));
+  }
+  return report;
+}
+
+std::string to_json(const LossBenchReport& r) {
+  using json::number;
+  using json::quote;
+  std::string cases;
+  for (size_t i = 0; i < r.results.size(); ++i) {
+    const LossBenchResult& x = r.results[i];
+    cases += fmt::format(
+        "{}\n    {{\"name\": {}, \"n\": {}, \"v\": {}, \"m\": {}, \"metric\": {}, \"dim\": {}, \"bytes\": {}, "
+        "\"composed_s\": {}, \"fused_s\": {}, \"speedup\": {}, \"fused_in_place_s\": {}, \"fused_kernel_s\": {}, "
+        "\"fresh_alloc_s\": {}, "
+        "\"fused_gbps\": {}, \"copy_s\": {}, \"copy_gbps\": {}, \"floor_ratio\": {}, "
+        "\"composed_peak_bytes\": {}, \"fused_peak_bytes\": {}, \"fused_in_place_peak_bytes\": {}, "
+        "\"python_s\": {}, \"python_peak_bytes\": {}, \"loss_rel_diff\": {}}}",
+        i ? "," : "", quote(x.c.name), x.c.n, x.c.v, x.c.m, quote(to_string(x.c.metric)), x.c.dim, number(x.bytes),
+        number(x.composed_s), number(x.fused_s), number(x.speedup()), number(x.fused_in_place_s),
+        number(x.fused_kernel_s), number(x.fresh_alloc_s), number(x.fused_gbps()), number(x.copy_s), number(x.copy_gbps()),
+        number(x.floor_ratio()), number(x.composed_peak), number(x.fused_peak), number(x.fused_in_place_peak),
+        number(x.python_s), number(x.python_peak), number(x.loss_rel_diff));
+  }
+  return fmt::format(
+      "{{\"bench\": \"loss\", \"device\": {}, \"device_name\": {}, \"isa\": {}, \"threads\": {}, \"n\": {}, "
+      "\"repeat\": {}, \"quick\": {}, \"loss\": \"dist, sq or codebook mse, tau 2, alpha 0.1, q subvocab, mean\", "
+      "\"memory_method\": {}, \"python\": {}, \"cases\": [{}\n]}}\n",
+      quote(r.device), quote(r.device_name), quote(r.isa), r.threads, r.n, r.repeat, r.quick ? "true" : "false",
+      quote(r.memory_method), quote(r.python), cases);
+}
+
+std::string to_table(const LossBenchReport& r) {
+  std::string out = fmt::format(
+      "dist2 bench loss: {} ({}), {} thread(s), CPU vector path {}, N = {}, median of {} after a warm-up\n"
+      "fwd+bwd of the DIST² loss (dist, tau 2, alpha 0.1, q subvocab, mean); times in ms, memory in GiB\n\n",
+      r.device, r.device_name, r.threads, r.isa, r.n, r.repeat);
+  out += "| case | composed | Python | fused | speedup | fused in place | kernel | fresh N x V | kernel GB/s | "
+         "copy GB/s | kernel / copy | peak composed | peak Python | peak fused | peak in place |\n";
+  out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const LossBenchResult& x : r.results)
+    out += fmt::format(
+        "| {} | {} | {} | {} | {:.1f}x | {} | {} | {} | {:.1f} | {:.1f} | {:.2f} | {} | {} | {} | {} |\n", x.c.name,
+        ms(x.composed_s), ms(x.python_s), ms(x.fused_s), x.speedup(), ms(x.fused_in_place_s), ms(x.fused_kernel_s),
+        ms(x.fresh_alloc_s), x.fused_gbps(), x.copy_gbps(), x.floor_ratio(), gib(x.composed_peak), gib(x.python_peak),
+        gib(x.fused_peak), gib(x.fused_in_place_peak));
+  out += fmt::format("\ncomposed: dist2::reference_loss + backward (LibTorch ops); Python: the same loss composed in "
+                     "PyTorch (kernels/bench/composed_loss.py); fused: compute_loss(fused) + backward (a fresh "
+                     "gradient); fused in place: the gradient over the logits; kernel: the fused launch alone into a "
+                     "reused gradient buffer; fresh N x V: allocating and zero-filling one N x V tensor; copy: {} of "
+                     "the same bytes.\npeak memory: {}.\nPython peer: {}.\n",
+                     r.device == "cuda" ? "cudaMemcpy device to device" : "at::copy_ (read N x V, write N x V)",
+                     r.memory_method, r.python);
+  return out;
+}
+
+}  // namespace dist2::bench
