@@ -40,7 +40,7 @@ config::Schema pipeline_schema() {
   s.add_float("loss.smoothing", 0.1, 0.0, 1.0, "eps of label_smoothing", false);
   s.add_bool("loss.place_weighting", false, "weight metric positions by place value (appendix A.2)");
   s.add_bool("loss.contrastive", false, "contrastive target augmentation (appendix A.2)");
-  s.add_string("loss.impl", "reference", {"reference", "fused"}, "loss implementation");
+  s.add_string("loss.impl", "fused", {"fused", "reference"}, "loss implementation: fused kernels (kernels/), or the LibTorch reference they are tested against");
 
   s.add_string("eval.decoding", "greedy", {"greedy", "expected"}, "greedy, or expected (sum of v q(v) per number token)");
   s.add_int("eval.batch_size", 250, 1, {}, "prompts per decoding batch");

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <random>
 
+#include "dist2/loss/fused.h"
 #include "dist2/train/batch.h"
 #include "dist2/util/error.h"
 #include "dist2/util/progress.h"
@@ -30,7 +31,12 @@ GptOptions gpt_options(const config::Config& cfg, int64_t vocab_size) {
 }
 
 Trainer::Trainer(const config::Config& cfg, const Tokenizer& tok, const MetricSpace& metric, const LossOptions& loss)
-    : cfg_(cfg), tok_(tok), metric_(metric), loss_(loss), seed_(static_cast<uint64_t>(cfg.get_int("seed"))) {
+    : cfg_(cfg),
+      tok_(tok),
+      metric_(metric),
+      loss_(loss),
+      impl_(parse_loss_impl(cfg.get_string("loss.impl"))),
+      seed_(static_cast<uint64_t>(cfg.get_int("seed"))) {
   torch::manual_seed(mix_seed(seed_, 1));  // init depends on the seed only, not on the loss
   model_ = Gpt(gpt_options(cfg, tok.vocab_size()));
   optimizer_ = std::make_unique<torch::optim::AdamW>(
@@ -101,7 +107,7 @@ bool Trainer::train(const std::vector<Example>& data, const TrainHooks& hooks) {
     optimizer_->zero_grad();
     auto logits = model_->forward(batch.inputs);
     batch.loss.logits = logits.view({-1, logits.size(-1)});
-    LossTerms terms = reference_loss(batch.loss, metric_, loss_);
+    LossTerms terms = compute_loss(batch.loss, metric_, loss_, impl_);
     const double loss_value = terms.total.item<double>();
     DIST2_CHECK(std::isfinite(loss_value), "non-finite loss {} at step {}", loss_value, step_);
     terms.total.backward();

@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "dist2/config/config.h"
+#include "dist2/loss/fused.h"
 #include "dist2/loss/loss.h"
 #include "dist2/model/gpt.h"
 #include "dist2/tasks/task.h"
@@ -51,6 +52,7 @@ class Trainer {
   const Tokenizer& tok_;
   const MetricSpace& metric_;
   LossOptions loss_;
+  LossImpl impl_;
   Gpt model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   int64_t step_ = 0;
