@@ -1,4 +1,5 @@
 // dist2: train, sweep and report experiments with DIST²Loss.
+#include <csignal>
 #include <cstdio>
 #include <string>
 
@@ -15,6 +16,9 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A write past the file-size limit (ulimit -f) then fails with EFBIG and is
+  // reported like a full disk, instead of killing the process mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"dist2: train discrete autoregressive models with DIST²Loss, and run, store, sweep and report "
                "the experiments that test it."};
   app.require_subcommand(1);

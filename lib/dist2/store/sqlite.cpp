@@ -1,5 +1,6 @@
 #include "dist2/store/sqlite.h"
 
+#include <cstring>
 #include <limits>
 
 #include <sqlite3.h>
@@ -114,7 +115,11 @@ int64_t Connection::changes() const { return sqlite3_changes(db_.get()); }
 
 void Connection::fail(int rc, const std::string& op) const {
   const int primary = rc & 0xff;
-  const std::string msg = fmt::format("store {}: {} failed: {}", label_, op, sqlite3_errmsg(db_.get()));
+  std::string msg = fmt::format("store {}: {} failed: {}", label_, op, sqlite3_errmsg(db_.get()));
+  // "disk I/O error" alone does not say that the disk is full or the file too large.
+  if (const int err = sqlite3_system_errno(db_.get());
+      err != 0 && (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN))
+    msg += fmt::format(" ({})", std::strerror(err));
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) throw Busy(msg);
   throw Error(msg);
 }

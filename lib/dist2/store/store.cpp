@@ -450,6 +450,20 @@ void Store::reopen_run(const std::string& run) {
   });
 }
 
+int64_t Store::drop_metrics_after(const std::string& run, const std::string& split, int64_t step) {
+  int64_t dropped = 0;
+  impl_->write("drop metrics after a checkpoint", [&] {
+    impl_->require_run(run);
+    impl_->db.prepare("DELETE FROM metrics WHERE run_id = ?1 AND split = ?2 AND step > ?3", "drop metrics")
+        .bind(1, run)
+        .bind(2, split)
+        .bind(3, step)
+        .run();
+    dropped = impl_->db.changes();
+  });
+  return dropped;
+}
+
 int64_t Store::mark_stale_runs(std::chrono::seconds remote_stale_after) {
   struct Candidate {
     std::string id, host, last_seen;

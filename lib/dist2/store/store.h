@@ -100,6 +100,10 @@ class Store {
   // For resume: status back to running with this process's pid and host; ended_at
   // and error cleared. Params, config and started_at stay as they were.
   void reopen_run(const std::string& run);
+  // For resume: deletes the run's `split` rows logged after `step` (the resumed
+  // run logs those steps again, so a crash never leaves a step counted twice).
+  // Returns how many rows went.
+  int64_t drop_metrics_after(const std::string& run, const std::string& split, int64_t step);
   // Runs left `running` by a process that is gone become `interrupted`: on this
   // host, when their pid no longer exists; on another host, when their heartbeat
   // (or start) is older than remote_stale_after. Returns how many were marked.

@@ -91,6 +91,51 @@ std::string final_metric_text(store::Store& st, const std::string& hash) {
   return s;
 }
 
+enum class TrialState { finished, running_elsewhere, failed_before, to_run };
+
+// Where a trial stands in the store: finished by some run, running in a live
+// process, failed before, or to run.
+TrialState trial_state(store::Store& st, const Trial& t) {
+  if (st.find_finished(t.hash)) return TrialState::finished;
+  store::RunFilter f;
+  f.config_hash = t.hash;
+  bool running = false, failed = false;
+  for (const auto& r : st.list_runs(f)) {
+    running |= r.status == "running" && pid_alive(r.pid);
+    failed |= r.status == "failed";
+  }
+  if (running) return TrialState::running_elsewhere;
+  return failed ? TrialState::failed_before : TrialState::to_run;
+}
+
+// Looks again at trials that were running elsewhere: those that finished there
+// are done, those whose process stopped without finishing move to `todo`.
+void recheck_waiting(store::Store& st, const std::vector<Trial>& trials, bool retry_failed,
+                     std::vector<size_t>& waiting, std::deque<size_t>& todo, SweepSummary& sum) {
+  st.mark_stale_runs();  // a process that died without a word
+  std::vector<size_t> still;
+  for (size_t i : waiting) {
+    const Trial& t = trials[i];
+    switch (trial_state(st, t)) {
+      case TrialState::finished: fmt::print("finished elsewhere: {}\n", t.label); break;
+      case TrialState::running_elsewhere: still.push_back(i); break;
+      case TrialState::failed_before:
+        if (!retry_failed) {
+          ++sum.skipped_failed;
+          fmt::print("skip (failed elsewhere; --retry-failed reruns it): {}\n", t.label);
+          break;
+        }
+        [[fallthrough]];
+      case TrialState::to_run:
+        fmt::print("stopped elsewhere unfinished, runs here: {}\n", t.label);
+        todo.push_back(i);
+        break;
+    }
+  }
+  waiting = std::move(still);
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 SweepSummary run_sweep(const SweepRequest& req) {
@@ -102,37 +147,34 @@ SweepSummary run_sweep(const SweepRequest& req) {
 
   // Decide what to run: each trial at most once, whatever ran before.
   std::deque<size_t> todo;
+  std::vector<size_t> waiting;  // running in another process: run here only if that one stops unfinished
   for (size_t i = 0; i < trials.size(); ++i) {
     const auto& t = trials[i];
-    if (st.find_finished(t.hash)) {
-      ++sum.already_finished;
-      continue;
-    }
-    store::RunFilter f;
-    f.config_hash = t.hash;
-    const auto previous = st.list_runs(f);
-    bool running = false, failed = false;
-    for (const auto& r : previous) {
-      running |= r.status == "running" && pid_alive(r.pid);
-      failed |= r.status == "failed";
-    }
-    if (running) {
-      ++sum.running_elsewhere;
-      fmt::print("skip (running elsewhere): {}\n", t.label);
-    } else if (failed && !req.retry_failed) {
-      ++sum.skipped_failed;
-      fmt::print("skip (failed before; --retry-failed reruns it): {}\n", t.label);
-    } else {
-      todo.push_back(i);
+    switch (trial_state(st, t)) {
+      case TrialState::finished: ++sum.already_finished; break;
+      case TrialState::running_elsewhere:
+        ++sum.running_elsewhere;
+        waiting.push_back(i);
+        fmt::print("wait (running elsewhere; runs here if it stops unfinished): {}\n", t.label);
+        break;
+      case TrialState::failed_before:
+        if (!req.retry_failed) {
+          ++sum.skipped_failed;
+          fmt::print("skip (failed before; --retry-failed reruns it): {}\n", t.label);
+          break;
+        }
+        [[fallthrough]];
+      case TrialState::to_run: todo.push_back(i); break;
     }
   }
   fmt::print("sweep {}: {} trials, {} finished already, {} to run with -j {}\n", req.experiment_path, sum.total,
              sum.already_finished, todo.size(), req.jobs);
+  std::fflush(stdout);  // the plan shows in a log before the first trial ends
   if (req.dry_run) {
     for (size_t i : todo) fmt::print("would run: {}  [{}]\n", trials[i].label, trials[i].hash);
     return sum;
   }
-  if (todo.empty()) return sum;
+  if (todo.empty() && waiting.empty()) return sum;
 
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = req.threads > 0 ? req.threads : std::max(1, cores / req.jobs);
@@ -141,11 +183,11 @@ SweepSummary run_sweep(const SweepRequest& req) {
   install_stop_handlers();
 
   std::vector<Worker> workers;
-  const size_t n_run = todo.size();
+  size_t n_run = todo.size();
   size_t done = 0;
   const auto start = std::chrono::steady_clock::now();
   bool forwarded = false;
-  while (!todo.empty() || !workers.empty()) {
+  while (!todo.empty() || !workers.empty() || !waiting.empty()) {
     while (!todo.empty() && static_cast<int>(workers.size()) < req.jobs && !stop_requested()) {
       const size_t i = todo.front();
       todo.pop_front();
@@ -156,7 +198,17 @@ SweepSummary run_sweep(const SweepRequest& req) {
     if (stop_requested() && !forwarded) {
       for (const auto& w : workers) ::kill(w.pid, SIGTERM);  // workers checkpoint and record 'interrupted'
       todo.clear();
+      waiting.clear();
       forwarded = true;
+    }
+    if (workers.empty()) {
+      // Only trials running in another process are left: wait for that process
+      // to end, then run the trial here if it did not finish.
+      const size_t queued = todo.size();
+      recheck_waiting(st, trials, req.retry_failed, waiting, todo, sum);
+      n_run += todo.size() - queued;
+      if (todo.empty() && !waiting.empty()) std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
     }
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, 0);

@@ -3,7 +3,9 @@
 // its resolved config, skip the ones the store already has finished, and run
 // the rest as `dist2 train` worker processes, N at a time, so that one crash
 // fails one trial and not the sweep. A sweep started again after an
-// interruption runs only what is missing.
+// interruption runs only what is missing; a trial still running in another
+// process (a worker of a sweep that was killed, winding down) is waited for and
+// run here only if that process stops without finishing it.
 #include <string>
 #include <vector>
 

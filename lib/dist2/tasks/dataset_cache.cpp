@@ -64,7 +64,14 @@ std::vector<std::pair<std::string, const std::vector<Example>*>> splits_of(const
 bool read_cached(const std::string& dir, Dataset& d) {
   const std::string manifest_path = dir + "/manifest.json";
   if (!file_exists(manifest_path)) return false;
-  const auto manifest = json::parse(read_file(manifest_path));
+  json::Value manifest;
+  try {
+    manifest = json::parse(read_file(manifest_path));
+    DIST2_CHECK(manifest.at("splits").is_object(), "'splits' is not an object");
+  } catch (const Error& e) {
+    throw Error(fmt::format("dataset manifest '{}' is damaged ({}); delete {} to regenerate it", manifest_path,
+                            e.what(), dir));
+  }
   for (const auto& [name, entry] : manifest.at("splits").fields) {
     const std::string path = dir + "/" + name + ".jsonl";
     const std::string text = read_file(path);

@@ -55,6 +55,10 @@ RunOutcome run_experiment(const RunRequest& req) {
     const auto info = st.get_run(req.resume_run);
     DIST2_CHECK(info.has_value(), "no run '{}' in store {}", req.resume_run, req.store_dir);
     DIST2_CHECK(info->status != "finished", "run {} is already finished", info->id);
+    // Opening the store marked runs whose process is gone as interrupted: one
+    // still running has a live process, and two trainers must not share a run.
+    DIST2_CHECK(info->status != "running", "run {} is still running (pid {} on {}); stop it before resuming it",
+                info->id, info->pid, info->host);
     cfg = config::Config::from_yaml_string(info->config, experiment_schema(info->task));
     run_id = info->id;
     st.reopen_run(run_id);
@@ -68,13 +72,19 @@ RunOutcome run_experiment(const RunRequest& req) {
   if (req.verbose) fmt::print("# run {}\n{}\n", run_id, cfg.to_yaml());
   install_stop_handlers();
   RunOutcome outcome{run_id, "running", {}};
+  const bool resuming = !req.resume_run.empty();
   try {
     Prepared p = prepare_run(cfg, req.store_dir);
-    st.log_metrics(run_id, rows_of(run_id, "test", 0, p.task->reference_metrics(cfg, p.data.data)));
-    st.log_metric(run_id, "train", "tau", 0, p.loss.tau);
+    // The step-0 rows, once per run (a resumed run has them from its first start).
+    if (!resuming || st.metrics(run_id, "train", "tau").empty()) {
+      st.log_metrics(run_id, rows_of(run_id, "test", 0, p.task->reference_metrics(cfg, p.data.data)));
+      st.log_metric(run_id, "train", "tau", 0, p.loss.tau);
+    }
     Trainer trainer(cfg, p.tok, p.metric, p.loss);
     const std::string ckpt = st.run_dir(run_id) + "/checkpoint.pt";
-    if (!req.resume_run.empty() && std::filesystem::exists(ckpt)) trainer.load_checkpoint(ckpt);
+    if (resuming && std::filesystem::exists(ckpt)) trainer.load_checkpoint(ckpt);
+    // Steps logged after the checkpoint by the process that stopped are logged again.
+    if (resuming) st.drop_metrics_after(run_id, "train", trainer.step());
 
     TrainHooks hooks;
     hooks.show_progress = req.progress;
@@ -84,7 +94,17 @@ RunOutcome run_experiment(const RunRequest& req) {
     };
     hooks.on_checkpoint = [&](int64_t) { trainer.save_checkpoint(ckpt); };
     hooks.should_stop = [] { return stop_requested(); };
-    if (!trainer.train(p.data.data.train, hooks)) {
+    bool completed = false;
+    try {
+      completed = trainer.train(p.data.data.train, hooks);
+    } catch (const Error& e) {
+      // An error inside a training step (the loss's input checks, a hook's write)
+      // names the step, as the trainer's own non-finite-loss check does.
+      const std::string what = e.what();
+      if (what.find(" at step ") != std::string::npos) throw;
+      throw Error(fmt::format("{} at step {}", what, trainer.step()));
+    }
+    if (!completed) {
       trainer.save_checkpoint(ckpt);
       st.finish_run(run_id, "interrupted", fmt::format("stopped by signal {} at step {}", stop_signal(), trainer.step()));
       outcome.status = "interrupted";
@@ -98,7 +118,12 @@ RunOutcome run_experiment(const RunRequest& req) {
     outcome.status = "finished";
     return outcome;
   } catch (const std::exception& e) {
-    st.finish_run(run_id, "failed", e.what());
+    // Report the first error even when the store cannot record it (a full disk);
+    // the run, left running, is then marked interrupted when the store is next opened.
+    try {
+      st.finish_run(run_id, "failed", e.what());
+    } catch (const std::exception&) {
+    }
     throw;
   }
 }

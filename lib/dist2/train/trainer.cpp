@@ -4,10 +4,12 @@
 #include <filesystem>
 #include <numeric>
 #include <random>
+#include <sstream>
 
 #include "dist2/loss/fused.h"
 #include "dist2/train/batch.h"
 #include "dist2/util/error.h"
+#include "dist2/util/files.h"
 #include "dist2/util/progress.h"
 
 namespace dist2 {
@@ -136,16 +138,19 @@ void Trainer::save_checkpoint(const std::string& path) const {
   archive.write("model", model_ar);
   archive.write("optimizer", opt_ar);
   archive.write("step", torch::tensor(step_, torch::kInt64));
-  const std::string tmp = path + ".tmp";
-  archive.save_to(tmp);
-  std::filesystem::rename(tmp, path);  // atomic: a crash leaves the previous checkpoint
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  // Synced, renamed into place and checksummed: a crash leaves the previous
+  // checkpoint, and a damaged file is refused at load instead of misread.
+  write_file_checksummed(path, bytes.str());
 }
 
 void Trainer::load_checkpoint(const std::string& path) {
   DIST2_CHECK(std::filesystem::exists(path), "no checkpoint at '{}'", path);
+  std::istringstream bytes(read_file_checksummed(path));
   torch::serialize::InputArchive archive, model_ar, opt_ar;
   try {
-    archive.load_from(path);
+    archive.load_from(bytes);
     archive.read("model", model_ar);
     archive.read("optimizer", opt_ar);
     model_->load(model_ar);
