@@ -333,6 +333,25 @@ TEST_CASE("reliability: a run killed with SIGKILL is interrupted at the next ope
   require_resume_equals_reference(store, run);
 }
 
+TEST_CASE("reliability: a resumed run's rows after the checkpoint are dropped, nothing else", "[reliability]") {
+  TempDir dir;
+  store::Store st(dir.path);
+  const std::string run = st.create_run("e", "regression", "smoke", "seed: 1\n", "0123456789abcdef", {});
+  const std::string other = st.create_run("e", "regression", "smoke", "seed: 2\n", "fedcba9876543210", {});
+  for (const auto& id : {run, other})
+    for (int64_t step = 1; step <= 10; ++step) {
+      st.log_metric(id, "train", "loss", step, 1.0 / static_cast<double>(step));
+      st.log_metric(id, "test", "mae", step, 1.0);
+    }
+  REQUIRE(st.drop_metrics_after(run, "train", 5) == 5);
+  REQUIRE(st.metrics(run, "train").size() == 5);
+  REQUIRE(st.metrics(run, "train").back().step == 5);
+  REQUIRE(st.metrics(run, "test").size() == 10);   // another split: untouched
+  REQUIRE(st.metrics(other, "train").size() == 10);  // another run: untouched
+  REQUIRE(st.drop_metrics_after(run, "train", 5) == 0);
+  REQUIRE_THROWS_WITH(st.drop_metrics_after("nosuchrun", "train", 0), Contains("no run 'nosuchrun'"));
+}
+
 TEST_CASE("reliability: SIGTERM and SIGINT stop a run cleanly: checkpoint, interrupted, exit 130", "[reliability]") {
   reference_run();
   TempDir dir;
