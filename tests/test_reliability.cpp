@@ -26,6 +26,7 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include "dist2/config/config.h"
 #include "dist2/store/store.h"
 #include "dist2/tasks/dataset_cache.h"
 #include "dist2/tasks/regression.h"
@@ -647,6 +648,32 @@ TEST_CASE("reliability: a non-finite loss fails the run at that step and keeps t
   trainer.load_checkpoint(store + "/runs/" + run + "/checkpoint.pt");
   REQUIRE(trainer.step() == step);
   for (const auto& p : trainer.model()->parameters()) REQUIRE(torch::isfinite(p).all().item<bool>());
+}
+
+// ---- found by fuzzing ----
+
+TEST_CASE("reliability: config text must be UTF-8, so a stored config reads back to the same hash", "[reliability]") {
+  // Found by fuzz_experiment: a string value with stray bytes that also needed
+  // quoting was written to YAML with U+FFFD in their place, so the YAML a run
+  // stores for its config read back to another config (another hash).
+  const auto schema = experiment_schema("text");
+  config::Config cfg(schema);
+  for (const std::string& bad : {std::string("3\xe5\xe5\x1e\x1a\xe5"), std::string("\xe5\xe5"), std::string("a\xc0\xaf" "b"),
+                                std::string("\xed\xa0\x80"), std::string("\xf4\x90\x80\x80"), std::string("\xe2\x82")}) {
+    REQUIRE_THROWS_WITH(cfg.set("task.path", config::Value(bad)), Contains("task.path must be UTF-8 text; byte "));
+    REQUIRE_THROWS_WITH(config::Config::from_yaml_string("task: {name: text, path: \"" + bad + "\"}\n", schema, "run.yaml"),
+                        Contains("run.yaml:1:") && Contains("task.path must be UTF-8 text"));
+  }
+  REQUIRE_THROWS_WITH(cfg.set("task.path", config::Value(std::string("ab\xe5"))), Contains("byte 3 of the value"));
+  // Well-formed text of every width, with control characters and YAML syntax, round-trips.
+  for (const std::string& good : {std::string("\xc3\xa9t\xc3\xa9"), std::string("\xe2\x82\xac 5"), std::string("\xf0\x9f\x98\x80"),
+                                 std::string("a\x1e\x1a b"), std::string("x: [y, \"z\"] # c"), std::string(" \t\n"),
+                                 std::string("~"), std::string("1e3")}) {
+    cfg.set("task.path", config::Value(good));
+    const auto back = config::Config::from_yaml_string(cfg.to_yaml(), schema);
+    REQUIRE(back.get_string("task.path") == good);
+    REQUIRE(back.hash() == cfg.hash());
+  }
 }
 
 // ---- bad input at the command line ----
