@@ -8,7 +8,12 @@ PACKAGES := cmake ninja-build g++ libtorch-dev libopenblas0-pthread libcli11-dev
             libfmt-dev libsqlite3-dev sqlite3 catch2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup configure build test test-slow run clean gpu-deps gpu-check
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := experiment overrides json text
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+
+.PHONY: all setup fuzz-setup configure build test test-slow fuzz run clean gpu-deps gpu-check
 
 all: build
 
@@ -20,6 +25,10 @@ setup:
 	  echo "installing:" $$missing; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	else echo "setup: all packages present"; fi
+
+# Only `make fuzz` needs clang and libFuzzer.
+fuzz-setup: setup
+	@$(MAKE) --no-print-directory setup PACKAGES="$(FUZZ_PACKAGES)"
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
@@ -37,6 +46,20 @@ test-slow: setup
 	cmake --build $(BUILD) -j $(JOBS)
 	ctest --test-dir $(BUILD) --output-on-failure -L slow
 
+# Each libFuzzer target for FUZZ_SECONDS, starting from tests/fuzz/corpus/<target>;
+# new inputs go to $(FUZZ_BUILD)/corpus/<target>, crashes to $(FUZZ_BUILD)/crashes/.
+fuzz: fuzz-setup
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
+	  -DDIST2_FUZZ=ON -DDIST2_CUDA=OFF -DDIST2_PCH=OFF -DBUILD_TESTING=OFF $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) --target fuzz_targets -j $(JOBS)
+	@mkdir -p $(FUZZ_BUILD)/crashes
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+
 # The main job: Table 11 (meta linear regression: sft, vocab, dist over the
 # training-set axis) at the quick profile, then its report. Runs go to
 # ./dist2-runs; a second `make run` reuses the finished ones.
@@ -46,7 +69,7 @@ run: build
 	$(DIST2) report table11 --profile quick
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)
 
 # CUDA check on a GPU machine with pip PyTorch: `make gpu-deps` where the Debian
 # archive is reachable (the libraries such a machine lacks, into .gpu-deps/),

@@ -31,8 +31,9 @@ void setup_sweep(CLI::App& app) {
                "failed, {} running elsewhere\n",
                s.total, s.already_finished, s.ran, s.finished, s.failed, s.interrupted, s.skipped_failed,
                s.running_elsewhere);
+    if (s.not_started > 0) fmt::print("sweep: stopped; {} trials not started (run the sweep again)\n", s.not_started);
     if (s.failed > 0 || s.skipped_failed > 0) std::exit(1);
-    if (s.interrupted > 0) std::exit(130);
+    if (s.interrupted > 0 || s.not_started > 0) std::exit(130);
   });
 }
 

@@ -36,8 +36,34 @@ std::string join(const std::vector<std::string>& words, const char* separator) {
   throw Error(fmt::format("{} must be {}, got '{}'", spec.key, expected_kind(spec.type), text));
 }
 
+// The offset of the first byte that is not part of well-formed UTF-8 (no overlong
+// forms, surrogates or code points past U+10FFFF); npos when there is none.
+size_t first_invalid_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned c = b(i);
+    size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;  // the range of the second byte
+    if (c < 0x80) len = 1;
+    else if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else return i;
+    if (i + len > s.size()) return i;
+    for (size_t k = 1; k < len; ++k)
+      if (b(i + k) < (k == 1 ? lo : 0x80u) || b(i + k) > (k == 1 ? hi : 0xBFu)) return i;
+    i += len;
+  }
+  return std::string::npos;
+}
+
 // Range and choices; `shown` is how the value appears in the message (the user's text).
 void check_limits(const KeySpec& spec, const Value& value, const std::string& shown) {
+  // Text must be UTF-8, as YAML is: otherwise the YAML a run stores for its config
+  // (where the emitter replaces stray bytes) would not read back to the same config.
+  if (const auto* text = std::get_if<std::string>(&value))
+    if (const size_t at = first_invalid_utf8(*text); at != std::string::npos)
+      throw Error(fmt::format("{} must be UTF-8 text; byte {} of the value is not", spec.key, at + 1));
   if (spec.type == Type::Int || spec.type == Type::Float) {
     double x = spec.type == Type::Int ? static_cast<double>(std::get<int64_t>(value)) : std::get<double>(value);
     if (spec.min) {

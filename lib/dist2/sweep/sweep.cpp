@@ -197,6 +197,7 @@ SweepSummary run_sweep(const SweepRequest& req) {
     }
     if (stop_requested() && !forwarded) {
       for (const auto& w : workers) ::kill(w.pid, SIGTERM);  // workers checkpoint and record 'interrupted'
+      sum.not_started = static_cast<int>(todo.size() + waiting.size());
       todo.clear();
       waiting.clear();
       forwarded = true;
@@ -210,8 +211,13 @@ SweepSummary run_sweep(const SweepRequest& req) {
       if (todo.empty() && !waiting.empty()) std::this_thread::sleep_for(std::chrono::seconds(1));
       continue;
     }
+    // Polled rather than blocking: a stop signal does not interrupt waitpid
+    // (handlers restart system calls), and it must reach the workers at once.
     int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, 0);
+    pid_t pid = 0;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) == 0 && (forwarded || !stop_requested()))
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (pid == 0) continue;  // asked to stop: forward it to the workers first
     if (pid < 0) {
       if (errno == EINTR) continue;
       break;

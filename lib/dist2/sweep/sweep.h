@@ -35,6 +35,7 @@ struct Trial {
 struct SweepSummary {
   int total = 0, already_finished = 0, skipped_failed = 0, running_elsewhere = 0, ran = 0, finished = 0, failed = 0,
       interrupted = 0;
+  int not_started = 0;  // left unstarted because the sweep was asked to stop
 };
 
 std::vector<Trial> expand_trials(const SweepRequest& req);

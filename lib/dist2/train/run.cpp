@@ -48,6 +48,9 @@ Prepared prepare_run(const config::Config& cfg, const std::string& store_dir) {
 }  // namespace
 
 RunOutcome run_experiment(const RunRequest& req) {
+  // Resuming reads a store; only a new run may create one.
+  DIST2_CHECK(req.resume_run.empty() || store::Store::exists(req.store_dir),
+              "no run store at {} (give --store DIR or set DIST2_STORE)", req.store_dir);
   store::Store st(req.store_dir);
   config::Config cfg;
   std::string experiment, run_id;
@@ -129,6 +132,8 @@ RunOutcome run_experiment(const RunRequest& req) {
 }
 
 std::map<std::string, double> evaluate_run(const EvalRequest& req) {
+  DIST2_CHECK(store::Store::exists(req.store_dir), "no run store at {} (give --store DIR or set DIST2_STORE)",
+              req.store_dir);
   store::Store st(req.store_dir);
   const auto info = st.get_run(req.run_id);
   DIST2_CHECK(info.has_value(), "no run '{}' in store {}", req.run_id, req.store_dir);

@@ -49,6 +49,9 @@ config::Schema pipeline_schema() {
 
 config::Schema experiment_schema(const std::string& task_name) {
   config::Schema s = pipeline_schema();
+  // No task named (an experiment file without task.name): the pipeline's keys,
+  // whose default task.name Experiment::load then asks for.
+  if (task_name.empty()) return s;
   s.merge(make_task(task_name)->schema());
   return s;
 }
