@@ -497,7 +497,7 @@ TEST_CASE("reliability: failed trials are reported and skipped, and rerun with -
   auto skipped = test::run_dist2(args);
   INFO(skipped.out);
   REQUIRE(skipped.status == 1);
-  REQUIRE_THAT(skipped.out, Contains("skip (failed before; --retry-failed reruns it): loss.kind=sft task.n_train=32 seed=1 model.n_head=3"));
+  REQUIRE_THAT(skipped.out, Contains("skip (failed before; --retry-failed reruns it): seed=1 task.n_train=32 loss.kind=sft model.n_head=3"));
   REQUIRE_THAT(skipped.out, Contains("0 ran"));
   REQUIRE(count("failed") == 1);
 
