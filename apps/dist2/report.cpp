@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
@@ -22,7 +23,7 @@ namespace {
 struct ReportOptions {
   std::string name;
   std::vector<std::string> experiments;
-  std::string experiments_dir = "experiments";
+  std::string experiments_dir;  // "" = ./experiments, else the source tree's
   std::string profile = "default";
   std::string store;
   std::string format = "md";
@@ -45,10 +46,12 @@ std::string utc_now() {
 
 void run_report(const ReportOptions& o, const std::string& command) {
   report::find_layout(o.name);  // a typo fails here, naming the valid reports
+  std::string dir = o.experiments_dir;
+  if (dir.empty())  // run from the checkout, or from anywhere with the build's source tree
+    dir = std::filesystem::is_directory("experiments") ? "experiments" : std::string(DIST2_SOURCE_DIR) + "/experiments";
   std::vector<std::string> files = o.experiments;
-  if (files.empty()) files = experiments_for_report(o.name, o.experiments_dir);
-  DIST2_CHECK(!files.empty(), "no experiment in {}/ feeds report '{}' (pass --experiment FILE)", o.experiments_dir,
-              o.name);
+  if (files.empty()) files = experiments_for_report(o.name, dir);
+  DIST2_CHECK(!files.empty(), "no experiment in {}/ feeds report '{}' (pass --experiment FILE)", dir, o.name);
   std::vector<report::RunRecord> runs;
   std::vector<std::string> commits;
   int trials = 0, missing = 0;
@@ -95,7 +98,8 @@ void setup_report(CLI::App& app) {
   cmd->add_option("name", o->name, "Report: " + names)->required();
   cmd->add_option("--experiment", o->experiments, "Experiment file(s) whose trials feed it (default: those in "
                                                   "experiments/ that name the report)");
-  cmd->add_option("--experiments-dir", o->experiments_dir, "Where to look for experiment files")->capture_default_str();
+  cmd->add_option("--experiments-dir", o->experiments_dir,
+                  "Where to look for experiment files (default ./experiments, else the source tree's)");
   cmd->add_option("--profile", o->profile, "Profile the runs were made with")->capture_default_str();
   cmd->add_option("--store", o->store, "Run store folder (default $DIST2_STORE or ./dist2-runs)");
   cmd->add_option("--format", o->format, "md, csv, tex, or svg (figures)")->capture_default_str();
