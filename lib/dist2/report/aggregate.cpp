@@ -13,15 +13,6 @@ namespace dist2::report {
 
 namespace {
 
-std::optional<double> as_number(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  const double v = std::strtod(s.c_str(), &end);
-  if (errno != 0 || end == s.c_str() || *end != '\0' || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
 const std::string* param(const RunRecord& run, const std::string& key) {
   auto it = run.params.find(key);
   return it == run.params.end() ? nullptr : &it->second;

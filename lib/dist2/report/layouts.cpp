@@ -12,8 +12,6 @@
 
 namespace dist2::report {
 
-namespace {
-
 std::optional<double> as_number(const std::string& s) {
   if (s.empty()) return std::nullopt;
   char* end = nullptr;
@@ -22,6 +20,9 @@ std::optional<double> as_number(const std::string& s) {
   if (errno != 0 || end == s.c_str() || *end != '\0' || !std::isfinite(v)) return std::nullopt;
   return v;
 }
+
+namespace {
+
 
 std::optional<bool> as_bool(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -4,12 +4,16 @@
 // reference predictors and which baseline to show, and the paper's own numbers
 // for the same table. `report` knows layouts, not tasks: adding a table is adding
 // a Layout here.
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "dist2/report/records.h"
 
 namespace dist2::report {
+
+// A param text as a finite number ("512", "0.1"), or nothing.
+std::optional<double> as_number(const std::string& s);
 
 // key=value that a run's params must satisfy. Values compare as numbers when both
 // parse as numbers ("1" == "1.0"), as booleans when both are true/false words, else

@@ -16,6 +16,7 @@
 #include "dist2/report/paper_numbers.h"
 #include "dist2/report/svg.h"
 #include "dist2/util/error.h"
+#include "dist2/util/files.h"
 
 namespace dist2::report {
 
@@ -606,24 +607,6 @@ std::string render(const Layout& layout, const std::vector<RunRecord>& runs, For
   return "";
 }
 
-void write_file_atomically(const std::string& path, const std::string& content) {
-  const std::string tmp = fmt::format("{}.tmp.{}", path, static_cast<long>(::getpid()));
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    DIST2_CHECK(f.good(), "cannot write report file '{}'", tmp);
-    f << content;
-    f.close();
-    if (!f.good()) {
-      std::remove(tmp.c_str());
-      throw Error(fmt::format("cannot write report file '{}'", tmp));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("cannot move report file into place at '{}'", path));
-  }
-}
-
 ReportFiles write_report(const std::string& name, const std::vector<RunRecord>& runs, Format format,
                          const ReportContext& context, const std::string& out_dir) {
   const Layout& layout = find_layout(name);
@@ -634,12 +617,12 @@ ReportFiles write_report(const std::string& name, const std::vector<RunRecord>& 
   ReportFiles files;
   if (layout.kind == LayoutKind::Figure) {
     const std::string svg_path = (dir / (name + ".svg")).string();
-    write_file_atomically(svg_path, render(layout, runs, Format::Svg, context));
+    write_file_atomic(svg_path, render(layout, runs, Format::Svg, context));
     files.paths.push_back(svg_path);
     if (format == Format::Svg) return files;
   }
   const std::string path = (dir / (name + "." + file_extension(format))).string();
-  write_file_atomically(path, render(layout, runs, format, context));
+  write_file_atomic(path, render(layout, runs, format, context));
   files.paths.push_back(path);
   return files;
 }

@@ -46,7 +46,5 @@ struct ReportFiles {
 ReportFiles write_report(const std::string& name, const std::vector<RunRecord>& runs, Format format,
                          const ReportContext& context, const std::string& out_dir);
 
-// Writes `content` to `path` atomically (temporary file in the same folder + rename).
-void write_file_atomically(const std::string& path, const std::string& content);
 
 }  // namespace dist2::report
