@@ -1,6 +1,7 @@
 #include "dist2/train/run.h"
 
 #include <filesystem>
+#include <optional>
 
 #include "dist2/config/experiment.h"
 #include "dist2/store/store.h"
@@ -51,6 +52,11 @@ RunOutcome run_experiment(const RunRequest& req) {
   // Resuming reads a store; only a new run may create one.
   DIST2_CHECK(req.resume_run.empty() || store::Store::exists(req.store_dir),
               "no run store at {} (give --store DIR or set DIST2_STORE)", req.store_dir);
+  // A new run's config is checked before the store is opened: bad input leaves no trace.
+  std::optional<config::Experiment> exp;
+  if (req.resume_run.empty())
+    exp = config::Experiment::load(req.experiment_path, req.profile, config::parse_overrides(req.overrides),
+                                   experiment_schema);
   store::Store st(req.store_dir);
   config::Config cfg;
   std::string experiment, run_id;
@@ -66,10 +72,8 @@ RunOutcome run_experiment(const RunRequest& req) {
     run_id = info->id;
     st.reopen_run(run_id);
   } else {
-    const auto exp = config::Experiment::load(req.experiment_path, req.profile, config::parse_overrides(req.overrides),
-                                              experiment_schema);
-    cfg = exp.base();
-    run_id = st.create_run(exp.name(), cfg.get_string("task.name"), req.profile, cfg.to_yaml(), cfg.hash(),
+    cfg = exp->base();
+    run_id = st.create_run(exp->name(), cfg.get_string("task.name"), req.profile, cfg.to_yaml(), cfg.hash(),
                            params_of(cfg));
   }
   if (req.verbose) fmt::print("# run {}\n{}\n", run_id, cfg.to_yaml());
