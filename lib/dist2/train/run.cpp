@@ -59,7 +59,7 @@ RunOutcome run_experiment(const RunRequest& req) {
                                    experiment_schema);
   store::Store st(req.store_dir);
   config::Config cfg;
-  std::string experiment, run_id;
+  std::string run_id;
   if (!req.resume_run.empty()) {
     const auto info = st.get_run(req.resume_run);
     DIST2_CHECK(info.has_value(), "no run '{}' in store {}", req.resume_run, req.store_dir);
