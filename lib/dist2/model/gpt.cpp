@@ -50,6 +50,7 @@ GptImpl::GptImpl(const GptOptions& o) : opt_(o) {
   blocks_ = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.n_layer; ++i) blocks_->push_back(Block(o));
   ln_f_ = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.d_model})));
+  if (o.scalar_head) score_head_ = register_module("score_head", torch::nn::Linear(o.d_model, 1));
   // GPT-2 initialisation: N(0, 0.02) weights, zero biases, residual projections scaled by 1/sqrt(2 n_layer).
   torch::NoGradGuard no_grad;
   for (auto& p : named_parameters()) {
@@ -76,6 +77,27 @@ torch::Tensor GptImpl::hidden(const torch::Tensor& ids) {
 torch::Tensor GptImpl::forward(const torch::Tensor& ids) {
   // Tied embeddings: the LM head is the token embedding matrix.
   return torch::matmul(hidden(ids), wte_->weight.t());
+}
+
+torch::Tensor GptImpl::score(const torch::Tensor& ids, const torch::Tensor& last) {
+  DIST2_CHECK(has_scalar_head(), "this model has no scalar head");
+  auto h = hidden(ids);                                                    // (B, T, C)
+  auto idx = last.view({-1, 1, 1}).expand({h.size(0), 1, h.size(2)});
+  return score_head_(h.gather(1, idx).squeeze(1)).squeeze(1);              // (B)
+}
+
+int64_t copy_matching_parameters(const Gpt& from, Gpt& to) {
+  torch::NoGradGuard no_grad;
+  auto dst = to->named_parameters();
+  int64_t copied = 0;
+  for (const auto& p : from->named_parameters()) {
+    auto* target = dst.find(p.key());
+    DIST2_CHECK(target != nullptr && target->sizes() == p.value().sizes(),
+                "the backbone's parameter '{}' has no match of the same shape in the model", p.key());
+    target->copy_(p.value());
+    ++copied;
+  }
+  return copied;
 }
 
 int64_t GptImpl::parameter_count() const {
