@@ -17,6 +17,12 @@ std::optional<double> parse_first_number(const std::string& text);
 // expectations (0.1, 3.2, 7.0, 2.4) reads 0.1 + 0.32 + 0.070 + 0.0024.
 std::optional<double> expected_number(const Predictor::Generation& gen, const Tokenizer& tok);
 
+// Expected values of every integer in a generation, in order: each run of number
+// tokens is one integer, sum over its tokens of E_q[v] times base^place (the
+// paper's reward, sum of s p(s), read as digit pairs under digits and as one
+// token 0-999 under chunk3).
+std::vector<double> expected_integers(const Predictor::Generation& gen, const Tokenizer& tok);
+
 struct ErrorStats {
   double mae = 0, rmse = 0, parse_failure_rate = 0, exact_match = 0;
   int64_t n = 0, parsed = 0;

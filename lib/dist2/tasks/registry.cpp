@@ -1,15 +1,17 @@
 // The task registry: every adapter the pipeline can run, by name.
 #include "dist2/tasks/regression.h"
+#include "dist2/tasks/reward.h"
 #include "dist2/tasks/task.h"
 #include "dist2/tasks/text.h"
 #include "dist2/util/error.h"
 
 namespace dist2 {
 
-std::vector<std::string> task_names() { return {"regression", "text"}; }
+std::vector<std::string> task_names() { return {"regression", "reward", "text"}; }
 
 std::unique_ptr<Task> make_task(const std::string& name) {
   if (name == "regression") return std::make_unique<RegressionTask>();
+  if (name == "reward") return std::make_unique<RewardTask>();
   if (name == "text") return std::make_unique<TextTask>();
   std::string valid;
   for (const auto& n : task_names()) valid += (valid.empty() ? "" : ", ") + n;

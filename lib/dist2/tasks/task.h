@@ -41,6 +41,15 @@ class Predictor {
   virtual std::vector<std::vector<double>> next_number_probs(const std::vector<std::string>& prompts) = 0;
   // The tokenizer (its number tokens are V_d, in the order of next_number_probs' columns).
   virtual const Tokenizer& tokenizer() const = 0;
+  // One scalar per prompt from a scalar head on the last prompt position (the
+  // `binary` sequence-classifier baseline); models without one refuse.
+  virtual std::vector<double> scalar_scores(const std::vector<std::string>& prompts);
+};
+
+// A question about the backbone's pretraining knowledge: the greedy continuation
+// of `prompt` must start with `answer` (our stand-in for MMLU, paper Table 7).
+struct KnowledgeItem {
+  std::string prompt, answer;
 };
 
 class Task {
@@ -60,7 +69,27 @@ class Task {
   }
   // How many new tokens a completion may need at evaluation.
   virtual int64_t max_new_tokens(const config::Config& cfg) const { return 16; }
+
+  // Preference pairs (chosen, rejected) as indices into the training split, for
+  // loss.kind=binary (a scalar head trained with the Bradley-Terry loss). Empty:
+  // the task has no preferences.
+  virtual std::vector<std::pair<size_t, size_t>> preference_pairs(const std::vector<Example>& train) const {
+    return {};
+  }
+
+  // Backbone pretraining (backbone.pretrain_steps > 0): plain documents to model,
+  // and knowledge questions to measure what the backbone keeps (Table 7). Tasks
+  // without a pretraining corpus return none, and such configs are refused.
+  virtual std::vector<std::string> pretraining_corpus(const config::Config& cfg) const { return {}; }
+  virtual std::vector<KnowledgeItem> knowledge_questions(const config::Config& cfg) const { return {}; }
+
+  // A few worked examples of the trained model's predictions as Markdown (e.g. the
+  // paper's figure 7: each response of a pair with its expected score); "" = none.
+  virtual std::string samples(const config::Config& cfg, const Dataset& data, Predictor& model) const { return ""; }
 };
+
+// The share of questions whose greedy continuation starts with the answer.
+double knowledge_accuracy(const std::vector<KnowledgeItem>& items, Predictor& model);
 
 std::unique_ptr<Task> make_task(const std::string& name);
 std::vector<std::string> task_names();

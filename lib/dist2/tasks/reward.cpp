@@ -1,0 +1,230 @@
+#include "dist2/tasks/reward.h"
+
+#include <cmath>
+
+#include "dist2/tasks/numbers.h"
+#include "dist2/util/error.h"
+
+namespace dist2 {
+
+namespace {
+
+using reward::Facets;
+using reward::Pair;
+using reward::Response;
+
+// Example values: label overall, truth overall, then the five label facets and
+// the five truth facets.
+constexpr size_t kLabelOverall = 0, kTruthOverall = 1;
+
+Example to_example(const Response& r, const std::string& group) {
+  Example e{reward::prompt_text(r), reward::completion_text(r.label), {}, group};
+  e.values = {static_cast<double>(reward::overall(r.label)), static_cast<double>(reward::overall(r.truth))};
+  for (int f : r.label) e.values.push_back(f);
+  for (int f : r.truth) e.values.push_back(f);
+  return e;
+}
+
+reward::World world_of(const config::Config& cfg) {
+  return reward::make_world(static_cast<uint64_t>(cfg.get_int("task.world_seed")),
+                            static_cast<int>(cfg.get_int("task.n_entities")));
+}
+
+// Streams: training data, test pairs and the shifted split never share draws, and
+// the first n training instructions of a seed do not depend on task.n_train.
+constexpr uint64_t kTrainStream = 1, kTestStream = 2, kShiftedStream = 3;
+uint64_t stream(const config::Config& cfg, uint64_t s) {
+  return static_cast<uint64_t>(cfg.get_int("seed")) * 0x9E3779B97F4A7C15ull + s * 0xBF58476D1CE4E5B9ull;
+}
+
+// 1 when the chosen (even index) response has the higher reward, 0 when lower,
+// 1/2 on a tie or when either reward is missing.
+std::vector<double> pair_outcomes(const std::vector<double>& rewards) {
+  std::vector<double> out;
+  for (size_t i = 0; i + 1 < rewards.size(); i += 2) {
+    const double c = rewards[i], r = rewards[i + 1];
+    out.push_back(std::isnan(c) || std::isnan(r) || c == r ? 0.5 : c > r ? 1.0 : 0.0);
+  }
+  return out;
+}
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? NAN : s / static_cast<double>(v.size());
+}
+
+// Length of the response inside a prompt "Q:...|A:<response>|S:".
+double response_length(const std::string& prompt) {
+  const size_t a = prompt.find("|A:"), s = prompt.rfind("|S:");
+  return a == std::string::npos || s == std::string::npos ? 0.0 : static_cast<double>(s - a - 3);
+}
+
+std::vector<double> label_rewards(const std::vector<Example>& v) {
+  std::vector<double> r;
+  for (const auto& e : v) r.push_back(e.values.at(kLabelOverall));
+  return r;
+}
+
+}  // namespace
+
+config::Schema RewardTask::schema() const {
+  config::Schema s;
+  s.add_int("task.n_train", 1500, 1, {}, "training instructions per seed, two scored responses each");
+  s.add_int("task.n_test_pairs", 60, 1, {}, "held-out preference pairs per source (nine sources)");
+  s.add_int("task.n_shifted_pairs", 180, 0, {}, "pairs of the shifted split (other templates; MT-Bench stand-in)");
+  s.add_float("task.noise", 0.2, 0.0, 1.0, "annotator noise: per facet, probability of a +-1 error");
+  s.add_int("task.world_seed", 0, 0, {}, "seed of the world (entities and their colours) the backbone learns");
+  s.add_int("task.n_entities", 40, 2, 1000, "entities in the world");
+  s.add_int("task.pretrain_sentences", 60000, 1, {}, "sentences in the backbone's pretraining corpus");
+  // Reward sequences are longer than the regression task's.
+  s.add_int("model.context", 128, 8, {}, "maximum sequence length");
+  return s;
+}
+
+Dataset RewardTask::generate(const config::Config& cfg) const {
+  const reward::World world = world_of(cfg);
+  const double noise = cfg.get_double("task.noise");
+  Dataset d;
+  reward::Generator train_gen(world, {noise, false}, stream(cfg, kTrainStream));
+  for (int64_t i = 0; i < cfg.get_int("task.n_train"); ++i)
+    for (const Response& r : train_gen.training_instruction()) d.train.push_back(to_example(r, ""));
+  reward::Generator test_gen(world, {noise, false}, stream(cfg, kTestStream));
+  for (const std::string& source : reward::sources())
+    for (int64_t i = 0; i < cfg.get_int("task.n_test_pairs"); ++i) {
+      const Pair p = test_gen.pair(source);
+      d.test.push_back(to_example(p.chosen, source));
+      d.test.push_back(to_example(p.rejected, source));
+    }
+  reward::Generator shifted_gen(world, {noise, true}, stream(cfg, kShiftedStream));
+  auto& shifted = d.extra["shifted"];
+  for (int64_t i = 0; i < cfg.get_int("task.n_shifted_pairs"); ++i) {
+    const Pair p = shifted_gen.any_pair();
+    shifted.push_back(to_example(p.chosen, p.source));
+    shifted.push_back(to_example(p.rejected, p.source));
+  }
+  return d;
+}
+
+std::map<std::string, double> pair_accuracies(const std::vector<Example>& pairs, const std::vector<double>& rewards,
+                                              const std::string& prefix) {
+  DIST2_CHECK(pairs.size() == rewards.size() && pairs.size() % 2 == 0, "{} rewards for {} pair examples",
+              rewards.size(), pairs.size());
+  const auto outcome = pair_outcomes(rewards);
+  std::map<std::string, std::vector<double>> by_source, by_subset;
+  for (size_t k = 0; k < outcome.size(); ++k) {
+    const std::string& source = pairs[2 * k].group;
+    by_source[source].push_back(outcome[k]);
+    by_subset[reward::subset_of(source)].push_back(outcome[k]);
+  }
+  std::map<std::string, double> m;
+  for (const auto& [source, v] : by_source) m[prefix + "accuracy." + source] = mean_of(v);
+  double sum = 0;
+  int n = 0;
+  for (const auto& [subset, v] : by_subset) m[prefix + "accuracy." + subset] = mean_of(v), sum += mean_of(v), ++n;
+  m[prefix + "accuracy.average"] = n ? sum / n : NAN;
+  return m;
+}
+
+std::vector<double> reward_scores(const config::Config& cfg, const std::vector<std::string>& prompts,
+                                  Predictor& model) {
+  if (cfg.get_string("loss.kind") == "binary") return model.scalar_scores(prompts);
+  std::vector<double> out;
+  for (const auto& g : model.generate(prompts, 16)) {
+    const auto ints = expected_integers(g, model.tokenizer());
+    out.push_back(ints.size() >= 6 ? ints.back() : NAN);
+  }
+  return out;
+}
+
+namespace {
+std::vector<std::string> prompts_of(const std::vector<Example>& v) {
+  std::vector<std::string> p;
+  for (const auto& e : v) p.push_back(e.prompt);
+  return p;
+}
+}  // namespace
+
+std::map<std::string, double> RewardTask::evaluate(const config::Config& cfg, const Dataset& data,
+                                                   Predictor& model) const {
+  const auto& shifted = data.extra.at("shifted");
+  const auto test_rewards = reward_scores(cfg, prompts_of(data.test), model);
+  auto m = pair_accuracies(data.test, test_rewards, "");
+  const auto shifted_rewards = reward_scores(cfg, prompts_of(shifted), model);
+  m["accuracy.shifted"] = mean_of(pair_outcomes(shifted_rewards));
+  if (cfg.get_string("loss.kind") != "binary") {
+    // The score as a regression: expected overall against the annotators' label.
+    std::vector<std::optional<double>> pred;
+    std::vector<double> truth;
+    for (size_t i = 0; i < data.test.size(); ++i) {
+      pred.push_back(std::isnan(test_rewards[i]) ? std::nullopt : std::optional<double>(test_rewards[i]));
+      truth.push_back(data.test[i].values.at(kLabelOverall));
+    }
+    const ErrorStats s = error_stats(pred, truth);
+    m["score.mae"] = s.mae;
+    m["parse_failure_rate"] = s.parse_failure_rate;
+  }
+  return m;
+}
+
+std::map<std::string, double> RewardTask::reference_metrics(const config::Config&, const Dataset& data) const {
+  std::map<std::string, double> m;
+  const auto& shifted = data.extra.at("shifted");
+  auto add = [&](const std::string& name, auto score) {
+    std::vector<double> test, shift;
+    for (const auto& e : data.test) test.push_back(score(e));
+    for (const auto& e : shifted) shift.push_back(score(e));
+    for (const auto& [k, v] : pair_accuracies(data.test, test, "ref." + name + ".")) m[k] = v;
+    m["ref." + name + ".accuracy.shifted"] = mean_of(pair_outcomes(shift));
+  };
+  add("length", [](const Example& e) { return response_length(e.prompt); });
+  add("constant", [](const Example&) { return 10.0; });
+  add("annotator", [](const Example& e) { return e.values.at(kLabelOverall); });
+  return m;
+}
+
+std::vector<std::pair<size_t, size_t>> RewardTask::preference_pairs(const std::vector<Example>& train) const {
+  // The two responses of each instruction, ranked by the annotators' overall score.
+  std::vector<std::pair<size_t, size_t>> out;
+  for (size_t i = 0; i + 1 < train.size(); i += 2) {
+    const double a = train[i].values.at(kLabelOverall), b = train[i + 1].values.at(kLabelOverall);
+    if (a > b) out.emplace_back(i, i + 1);
+    else if (b > a) out.emplace_back(i + 1, i);
+  }
+  return out;
+}
+
+std::vector<std::string> RewardTask::pretraining_corpus(const config::Config& cfg) const {
+  return reward::pretraining_corpus(world_of(cfg), static_cast<uint64_t>(cfg.get_int("task.world_seed")),
+                                    static_cast<int>(cfg.get_int("task.pretrain_sentences")));
+}
+
+std::vector<KnowledgeItem> RewardTask::knowledge_questions(const config::Config& cfg) const {
+  std::vector<KnowledgeItem> out;
+  for (const auto& q : reward::pretraining_questions(world_of(cfg))) out.push_back({q.prompt, q.answer});
+  return out;
+}
+
+std::string RewardTask::samples(const config::Config& cfg, const Dataset& data, Predictor& model) const {
+  // Figure 7: the first pair of a few sources, each response with its expected score.
+  std::string md;
+  for (const char* source : {"chat.length", "chat_hard.fact_neighbor", "safety.should_refuse", "reasoning.sum"}) {
+    for (size_t i = 0; i + 1 < data.test.size(); i += 2) {
+      if (data.test[i].group != source) continue;
+      const std::vector<std::string> prompts = {data.test[i].prompt, data.test[i + 1].prompt};
+      const auto rewards = reward_scores(cfg, prompts, model);
+      md += fmt::format("**{}**\n\n", source);
+      for (int k = 0; k < 2; ++k) {
+        const Example& e = data.test[i + static_cast<size_t>(k)];
+        md += fmt::format("- {} `{}`: expected score {:.2f} (label {}, true {})\n", k == 0 ? "chosen" : "rejected",
+                          e.prompt, rewards[static_cast<size_t>(k)], e.values.at(kLabelOverall),
+                          e.values.at(kTruthOverall));
+      }
+      md += "\n";
+      break;
+    }
+  }
+  return md;
+}
+
+}  // namespace dist2

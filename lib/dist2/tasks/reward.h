@@ -1,0 +1,40 @@
+#pragma once
+// Generative reward modeling (paper section 3.4, appendices C and D.2), scaled:
+// the model reads "Q:<instruction>|A:<response>|S:" and writes five facet scores
+// and the overall score; the reward of a response is the expected overall score,
+// sum of s p(s) over the score tokens, and a pair is judged right when the chosen
+// response gets the higher reward. Data come from reward_world.h.
+#include "dist2/tasks/reward_world.h"
+#include "dist2/tasks/task.h"
+
+namespace dist2 {
+
+class RewardTask : public Task {
+ public:
+  std::string name() const override { return "reward"; }
+  config::Schema schema() const override;
+  // train: two responses per instruction, consecutive; test and extra["shifted"]:
+  // pairs as (chosen, rejected) consecutive examples, the source as the group.
+  Dataset generate(const config::Config& cfg) const override;
+  std::map<std::string, double> evaluate(const config::Config& cfg, const Dataset& data,
+                                         Predictor& model) const override;
+  std::map<std::string, double> reference_metrics(const config::Config& cfg, const Dataset& data) const override;
+  int64_t max_new_tokens(const config::Config& cfg) const override { return 16; }
+  std::vector<std::pair<size_t, size_t>> preference_pairs(const std::vector<Example>& train) const override;
+  std::vector<std::string> pretraining_corpus(const config::Config& cfg) const override;
+  std::vector<KnowledgeItem> knowledge_questions(const config::Config& cfg) const override;
+  std::string samples(const config::Config& cfg, const Dataset& data, Predictor& model) const override;
+};
+
+// The reward of each prompt: the scalar head's output for loss.kind=binary, else the
+// expected overall score (the last integer of the completion) with NaN when the
+// generation holds fewer than six integers.
+std::vector<double> reward_scores(const config::Config& cfg, const std::vector<std::string>& prompts, Predictor& model);
+
+// Pairwise accuracy per source, subset ("accuracy.chat"), their average (the mean
+// of the four subsets, as RewardBench averages), given rewards of the consecutive
+// (chosen, rejected) examples; a tie or a NaN counts 1/2. `prefix` + "accuracy...".
+std::map<std::string, double> pair_accuracies(const std::vector<Example>& pairs, const std::vector<double>& rewards,
+                                              const std::string& prefix);
+
+}  // namespace dist2
