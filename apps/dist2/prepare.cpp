@@ -7,12 +7,13 @@
 #include "common.h"
 #include "dist2/sweep/sweep.h"
 #include "dist2/tasks/dataset_cache.h"
+#include "dist2/train/backbone.h"
 
 namespace dist2::cli {
 
 void setup_prepare(CLI::App& app) {
   auto args = std::make_shared<ExperimentArgs>();
-  auto* cmd = app.add_subcommand("prepare", "Generate or read the data splits of an experiment's trials, cached by config hash");
+  auto* cmd = app.add_subcommand("prepare", "Generate or read the data splits of an experiment's trials, and pretrain their backbones, cached by config hash");
   add_experiment_args(cmd, *args);
   cmd->callback([args] {
     SweepRequest req;
@@ -20,8 +21,14 @@ void setup_prepare(CLI::App& app) {
     req.overrides = args->overrides;
     req.profile = args->profile;
     req.store_dir = store_dir(args->store);
-    std::set<std::string> seen;
+    std::set<std::string> seen, backbones;
     for (const auto& t : expand_trials(req)) {
+      if (uses_backbone(t.config)) {
+        const auto b = load_or_pretrain_backbone(t.config, *make_task(t.config.get_string("task.name")), req.store_dir, true);
+        if (backbones.insert(b.id).second)
+          fmt::print("{} backbone {}: knowledge accuracy {:.3f}\n", b.from_cache ? "cached " : "trained", b.id,
+                     b.knowledge_accuracy);
+      }
       const std::string id = dataset_id(t.config);
       if (!seen.insert(id).second) continue;
       auto task = make_task(t.config.get_string("task.name"));

@@ -101,4 +101,19 @@ std::vector<std::vector<double>> GptPredictor::next_number_probs(const std::vect
   return out;
 }
 
+std::vector<double> GptPredictor::scalar_scores(const std::vector<std::string>& prompts) {
+  if (!model_->has_scalar_head()) return Predictor::scalar_scores(prompts);
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  const auto enc = encode_prompts(prompts, tok_);
+  std::vector<double> out(prompts.size());
+  for (const auto& rows : length_batches(enc)) {
+    auto ids = stack_rows(enc, rows);
+    auto last = torch::full({ids.size(0)}, ids.size(1) - 1, torch::kInt64);
+    auto s = model_->score(ids, last).to(torch::kFloat64).contiguous();
+    for (size_t r = 0; r < rows.size(); ++r) out[rows[r]] = s[static_cast<int64_t>(r)].item<double>();
+  }
+  return out;
+}
+
 }  // namespace dist2

@@ -13,6 +13,7 @@ class GptPredictor : public Predictor {
   std::vector<Generation> generate(const std::vector<std::string>& prompts, int64_t max_new_tokens) override;
   std::vector<std::vector<double>> next_number_probs(const std::vector<std::string>& prompts) override;
   const Tokenizer& tokenizer() const override { return tok_; }
+  std::vector<double> scalar_scores(const std::vector<std::string>& prompts) override;
 
  private:
   // Prompts grouped by token length, in batches: indices into the caller's list.

@@ -6,10 +6,12 @@
 #include "dist2/config/experiment.h"
 #include "dist2/store/store.h"
 #include "dist2/tasks/dataset_cache.h"
+#include "dist2/train/backbone.h"
 #include "dist2/train/predictor.h"
 #include "dist2/train/schema.h"
 #include "dist2/train/trainer.h"
 #include "dist2/util/error.h"
+#include "dist2/util/files.h"
 #include "dist2/util/signals.h"
 
 namespace dist2 {
@@ -44,6 +46,15 @@ Prepared prepare_run(const config::Config& cfg, const std::string& store_dir) {
   MetricSpace metric = metric_space(cfg, tok);
   LossOptions loss = loss_options(cfg, metric);
   return {std::move(task), std::move(data), std::move(tok), std::move(metric), loss};
+}
+
+// The task's metrics, plus what the model kept of its backbone's pretraining
+// knowledge when it was fine-tuned from one (paper Table 7).
+std::map<std::string, double> evaluate_all(const config::Config& cfg, const Task& task, const Dataset& data,
+                                           Predictor& predictor) {
+  auto metrics = task.evaluate(cfg, data, predictor);
+  if (uses_backbone(cfg)) metrics["pretrain.accuracy"] = knowledge_accuracy(task.knowledge_questions(cfg), predictor);
+  return metrics;
 }
 
 }  // namespace
@@ -82,14 +93,21 @@ RunOutcome run_experiment(const RunRequest& req) {
   const bool resuming = !req.resume_run.empty();
   try {
     Prepared p = prepare_run(cfg, req.store_dir);
+    std::optional<Backbone> backbone;
+    if (uses_backbone(cfg)) backbone = load_or_pretrain_backbone(cfg, *p.task, req.store_dir, req.progress);
     // The step-0 rows, once per run (a resumed run has them from its first start).
     if (!resuming || st.metrics(run_id, "train", "tau").empty()) {
-      st.log_metrics(run_id, rows_of(run_id, "test", 0, p.task->reference_metrics(cfg, p.data.data)));
+      auto refs = p.task->reference_metrics(cfg, p.data.data);
+      if (backbone) refs["backbone.pretrain.accuracy"] = backbone->knowledge_accuracy;
+      st.log_metrics(run_id, rows_of(run_id, "test", 0, refs));
       st.log_metric(run_id, "train", "tau", 0, p.loss.tau);
+      if (backbone) st.log_artifact(run_id, "backbone", backbone->weights_path);
     }
     Trainer trainer(cfg, p.tok, p.metric, p.loss);
+    trainer.set_preference_pairs(p.task->preference_pairs(p.data.data.train));
     const std::string ckpt = st.run_dir(run_id) + "/checkpoint.pt";
     if (resuming && std::filesystem::exists(ckpt)) trainer.load_checkpoint(ckpt);
+    else if (backbone) trainer.load_backbone(backbone->weights_path);
     // Steps logged after the checkpoint by the process that stopped are logged again.
     if (resuming) st.drop_metrics_after(run_id, "train", trainer.step());
 
@@ -119,8 +137,14 @@ RunOutcome run_experiment(const RunRequest& req) {
     }
     st.log_artifact(run_id, "checkpoint", ckpt);
     GptPredictor predictor(trainer.model(), p.tok, cfg.get_int("eval.batch_size"));
-    outcome.test_metrics = p.task->evaluate(cfg, p.data.data, predictor);
+    outcome.test_metrics = evaluate_all(cfg, *p.task, p.data.data, predictor);
     st.log_metrics(run_id, rows_of(run_id, "test", trainer.step(), outcome.test_metrics));
+    const std::string samples = p.task->samples(cfg, p.data.data, predictor);
+    if (!samples.empty()) {
+      const std::string path = st.run_dir(run_id) + "/samples.md";
+      write_file_atomic(path, samples);
+      st.log_artifact(run_id, "samples", path);
+    }
     st.finish_run(run_id, "finished");
     outcome.status = "finished";
     return outcome;
@@ -152,7 +176,7 @@ std::map<std::string, double> evaluate_run(const EvalRequest& req) {
   const std::string ckpt = st.run_dir(info->id) + "/checkpoint.pt";
   trainer.load_checkpoint(ckpt);
   GptPredictor predictor(trainer.model(), p.tok, cfg.get_int("eval.batch_size"));
-  auto metrics = p.task->evaluate(cfg, p.data.data, predictor);
+  auto metrics = evaluate_all(cfg, *p.task, p.data.data, predictor);
   st.log_metrics(info->id, rows_of(info->id, "eval", trainer.step(), metrics));
   return metrics;
 }

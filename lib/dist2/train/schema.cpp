@@ -29,7 +29,8 @@ config::Schema pipeline_schema() {
   s.add_int("train.log_every", 50, 1, {}, "steps between logged training losses");
   s.add_int("train.checkpoint_every", 0, 0, {}, "steps between checkpoints (0 = only at the end)");
 
-  s.add_string("loss.kind", "dist", {"sft", "vocab", "label_smoothing", "dist", "ntl_was", "ntl_mse"}, "loss");
+  s.add_string("loss.kind", "dist", {"sft", "vocab", "label_smoothing", "dist", "ntl_was", "ntl_mse", "binary"},
+               "loss (binary: a scalar head trained on preference pairs, the reward-model baseline)");
   s.add_float("loss.alpha", 0.1, 0.0, {}, "weight of the auxiliary term (paper: 0.1)", false);
   s.add_float("loss.tau", 2.0, 0.0, {}, "soft-target temperature (tau = 2 sigma^2; 2 = unit-variance Gaussian)", true);
   s.add_float("loss.sigma", 0.0, 0.0, {}, "if > 0: tau = 2 sigma^2 (overrides loss.tau)", false);
@@ -41,6 +42,11 @@ config::Schema pipeline_schema() {
   s.add_bool("loss.place_weighting", false, "weight metric positions by place value (appendix A.2)");
   s.add_bool("loss.contrastive", false, "contrastive target augmentation (appendix A.2)");
   s.add_string("loss.impl", "fused", {"fused", "reference"}, "loss implementation: fused kernels (kernels/), or the LibTorch reference they are tested against");
+
+  s.add_int("backbone.pretrain_steps", 0, 0, {}, "if > 0: start from a backbone pretrained this many steps on the task's corpus (cached in the store)");
+  s.add_int("backbone.batch_size", 64, 1, {}, "pretraining sequences per step");
+  s.add_float("backbone.lr", 2e-3, 0.0, {}, "pretraining peak learning rate", true);
+  s.add_int("backbone.seed", 0, 0, {}, "seed of the backbone's init and batch order (one backbone serves every run seed)");
 
   s.add_string("eval.decoding", "greedy", {"greedy", "expected"}, "greedy, or expected (sum of v q(v) per number token)");
   s.add_int("eval.batch_size", 250, 1, {}, "prompts per decoding batch");
@@ -70,7 +76,9 @@ MetricSpace metric_space(const config::Config& cfg, const Tokenizer& tok) {
 
 LossOptions loss_options(const config::Config& cfg, const MetricSpace& metric) {
   LossOptions o;
-  o.kind = parse_loss_kind(cfg.get_string("loss.kind"));
+  // binary trains a scalar head, not the LM loss; its LossOptions are unused.
+  const std::string kind = cfg.get_string("loss.kind");
+  o.kind = kind == "binary" ? LossKind::sft : parse_loss_kind(kind);
   o.alpha = cfg.get_double("loss.alpha");
   o.tau = cfg.get_double("loss.tau");
   if (cfg.get_double("loss.sigma") > 0) o.tau = tau_from_sigma(cfg.get_double("loss.sigma"));

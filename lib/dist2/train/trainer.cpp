@@ -38,9 +38,12 @@ Trainer::Trainer(const config::Config& cfg, const Tokenizer& tok, const MetricSp
       metric_(metric),
       loss_(loss),
       impl_(parse_loss_impl(cfg.get_string("loss.impl"))),
-      seed_(static_cast<uint64_t>(cfg.get_int("seed"))) {
+      seed_(static_cast<uint64_t>(cfg.get_int("seed"))),
+      binary_(cfg.get_string("loss.kind") == "binary") {
   torch::manual_seed(mix_seed(seed_, 1));  // init depends on the seed only, not on the loss
-  model_ = Gpt(gpt_options(cfg, tok.vocab_size()));
+  GptOptions o = gpt_options(cfg, tok.vocab_size());
+  o.scalar_head = binary_;
+  model_ = Gpt(o);
   optimizer_ = std::make_unique<torch::optim::AdamW>(
       model_->parameters(), torch::optim::AdamWOptions(cfg.get_double("train.lr"))
                                 .betas({0.9, 0.95})
@@ -54,11 +57,10 @@ int64_t Trainer::total_steps(int64_t n_train) const {
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(epochs * per_epoch)));
 }
 
-std::vector<const Example*> Trainer::batch_for_step(const std::vector<Example>& data, int64_t step) const {
+std::vector<int64_t> Trainer::indices_for_step(int64_t n, int64_t step) const {
   // Sample stream = epoch permutations back to back; step s takes [s B, (s + 1) B).
-  const auto n = static_cast<int64_t>(data.size());
   const int64_t B = cfg_.get_int("train.batch_size");
-  std::vector<const Example*> out;
+  std::vector<int64_t> out;
   int64_t cached_epoch = -1;
   std::vector<int64_t> perm(static_cast<size_t>(n));
   for (int64_t k = step * B; k < (step + 1) * B; ++k) {
@@ -69,9 +71,59 @@ std::vector<const Example*> Trainer::batch_for_step(const std::vector<Example>& 
       std::shuffle(perm.begin(), perm.end(), rng);
       cached_epoch = epoch;
     }
-    out.push_back(&data[static_cast<size_t>(perm[static_cast<size_t>(k % n)])]);
+    out.push_back(perm[static_cast<size_t>(k % n)]);
   }
   return out;
+}
+
+std::vector<const Example*> Trainer::batch_for_step(const std::vector<Example>& data, int64_t step) const {
+  std::vector<const Example*> out;
+  for (int64_t i : indices_for_step(static_cast<int64_t>(data.size()), step)) out.push_back(&data[static_cast<size_t>(i)]);
+  return out;
+}
+
+LossTerms Trainer::lm_step(const std::vector<Example>& data) {
+  BatchOptions bopt;
+  bopt.place_weighting = cfg_.get_bool("loss.place_weighting");
+  bopt.contrastive = cfg_.get_bool("loss.contrastive") && loss_.kind == LossKind::dist;
+  bopt.squared_distance = metric_.kind() != MetricKind::absolute;
+  bopt.context = cfg_.get_int("model.context");
+  bopt.ignore_index = loss_.ignore_index;
+  std::mt19937_64 rng(mix_seed(seed_, 5000000 + static_cast<uint64_t>(step_)));
+  TrainBatch batch = make_batch(batch_for_step(data, step_), tok_, metric_, bopt, rng);
+  auto logits = model_->forward(batch.inputs);
+  batch.loss.logits = logits.view({-1, logits.size(-1)});
+  return compute_loss(batch.loss, metric_, loss_, impl_);
+}
+
+LossTerms Trainer::binary_step(const std::vector<Example>& data) {
+  DIST2_CHECK(!pairs_.empty(), "loss.kind=binary needs preference pairs, and this task's training data has none");
+  // Rows 0..B-1 are the chosen prompts, B..2B-1 the rejected ones, right-padded.
+  const auto picked = indices_for_step(static_cast<int64_t>(pairs_.size()), step_);
+  std::vector<std::vector<int64_t>> rows;
+  for (bool chosen : {true, false})
+    for (int64_t p : picked) {
+      const auto& pair = pairs_[static_cast<size_t>(p)];
+      std::vector<int64_t> ids{Tokenizer::kBos};
+      const auto e = tok_.encode_ids(data.at(chosen ? pair.first : pair.second).prompt);
+      ids.insert(ids.end(), e.begin(), e.end());
+      DIST2_CHECK(static_cast<int64_t>(ids.size()) <= cfg_.get_int("model.context"),
+                  "a prompt needs {} tokens but model.context is {}", ids.size(), cfg_.get_int("model.context"));
+      rows.push_back(std::move(ids));
+    }
+  size_t T = 0;
+  for (const auto& r : rows) T = std::max(T, r.size());
+  auto ids = torch::full({static_cast<int64_t>(rows.size()), static_cast<int64_t>(T)}, Tokenizer::kPad, torch::kInt64);
+  auto last = torch::empty({static_cast<int64_t>(rows.size())}, torch::kInt64);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::copy(rows[r].begin(), rows[r].end(), ids[static_cast<int64_t>(r)].data_ptr<int64_t>());
+    last[static_cast<int64_t>(r)] = static_cast<int64_t>(rows[r].size()) - 1;
+  }
+  const auto scores = model_->score(ids, last);
+  const auto B = static_cast<int64_t>(picked.size());
+  // Bradley-Terry: -log sigmoid(r_chosen - r_rejected) = softplus(r_rejected - r_chosen).
+  auto loss = torch::softplus(scores.slice(0, B, 2 * B) - scores.slice(0, 0, B)).mean();
+  return {loss, loss.detach(), torch::zeros_like(loss)};
 }
 
 double Trainer::lr_at(int64_t step, int64_t total) const {
@@ -87,29 +139,18 @@ bool Trainer::train(const std::vector<Example>& data, const TrainHooks& hooks) {
   const int64_t total = total_steps(static_cast<int64_t>(data.size()));
   const int64_t log_every = cfg_.get_int("train.log_every"), ckpt_every = cfg_.get_int("train.checkpoint_every");
   const double clip = cfg_.get_double("train.grad_clip");
-  BatchOptions bopt;
-  bopt.place_weighting = cfg_.get_bool("loss.place_weighting");
-  bopt.contrastive = cfg_.get_bool("loss.contrastive") && loss_.kind == LossKind::dist;
-  bopt.squared_distance = metric_.kind() != MetricKind::absolute;
-  bopt.context = cfg_.get_int("model.context");
-  bopt.ignore_index = loss_.ignore_index;
-
   model_->train();
   Progress progress("train", total, hooks.show_progress);
   double sum_loss = 0, sum_ce = 0, sum_aux = 0;
   int64_t window = 0;
   while (step_ < total) {
     if (hooks.should_stop && hooks.should_stop()) return false;
-    std::mt19937_64 rng(mix_seed(seed_, 5000000 + static_cast<uint64_t>(step_)));
-    TrainBatch batch = make_batch(batch_for_step(data, step_), tok_, metric_, bopt, rng);
     const double lr = lr_at(step_, total);
     for (auto& group : optimizer_->param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 
     optimizer_->zero_grad();
-    auto logits = model_->forward(batch.inputs);
-    batch.loss.logits = logits.view({-1, logits.size(-1)});
-    LossTerms terms = compute_loss(batch.loss, metric_, loss_, impl_);
+    LossTerms terms = binary_ ? binary_step(data) : lm_step(data);
     const double loss_value = terms.total.item<double>();
     DIST2_CHECK(std::isfinite(loss_value), "non-finite loss {} at step {}", loss_value, step_);
     terms.total.backward();
@@ -143,6 +184,30 @@ void Trainer::save_checkpoint(const std::string& path) const {
   // Synced, renamed into place and checksummed: a crash leaves the previous
   // checkpoint, and a damaged file is refused at load instead of misread.
   write_file_checksummed(path, bytes.str());
+}
+
+void Trainer::save_weights(const std::string& path) const {
+  torch::serialize::OutputArchive archive;
+  model_->save(archive);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_checksummed(path, bytes.str());
+}
+
+void Trainer::load_backbone(const std::string& path) {
+  std::istringstream bytes(read_file_checksummed(path));
+  GptOptions o = model_->options();
+  o.scalar_head = false;
+  Gpt backbone(o);
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(bytes);
+    backbone->load(archive);
+  } catch (const c10::Error& e) {
+    throw Error(fmt::format("backbone '{}' is unreadable or from another model: {}", path,
+                            std::string(e.what_without_backtrace()).substr(0, 200)));
+  }
+  copy_matching_parameters(backbone, model_);
 }
 
 void Trainer::load_checkpoint(const std::string& path) {

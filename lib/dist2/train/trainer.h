@@ -37,7 +37,15 @@ class Trainer {
   // Steps to run for a training set of n examples (train.steps, or from train.epochs).
   int64_t total_steps(int64_t n_train) const;
   // Runs from the current step to total_steps; returns false if stopped early.
+  // loss.kind=binary trains the scalar head on preference pairs (set them first)
+  // with the Bradley-Terry loss -log sigmoid(r_chosen - r_rejected).
   bool train(const std::vector<Example>& data, const TrainHooks& hooks);
+  // (chosen, rejected) indices into the training examples, for loss.kind=binary.
+  void set_preference_pairs(std::vector<std::pair<size_t, size_t>> pairs) { pairs_ = std::move(pairs); }
+  // Initialises the model from pretrained backbone weights (before training starts).
+  void load_backbone(const std::string& path);
+  // Writes the model's weights alone (a backbone), checksummed.
+  void save_weights(const std::string& path) const;
 
   Gpt& model() { return model_; }
   int64_t step() const { return step_; }
@@ -45,7 +53,12 @@ class Trainer {
   void load_checkpoint(const std::string& path);
 
  private:
+  // Indices into a set of n items for step s: epoch permutations back to back.
+  std::vector<int64_t> indices_for_step(int64_t n, int64_t step) const;
   std::vector<const Example*> batch_for_step(const std::vector<Example>& data, int64_t step) const;
+  // One step's loss terms: the LM loss (sft, dist, ...), or Bradley-Terry for binary.
+  LossTerms lm_step(const std::vector<Example>& data);
+  LossTerms binary_step(const std::vector<Example>& data);
   double lr_at(int64_t step, int64_t total) const;
 
   const config::Config cfg_;
@@ -57,6 +70,8 @@ class Trainer {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   int64_t step_ = 0;
   uint64_t seed_ = 0;
+  bool binary_ = false;
+  std::vector<std::pair<size_t, size_t>> pairs_;
 };
 
 GptOptions gpt_options(const config::Config& cfg, int64_t vocab_size);

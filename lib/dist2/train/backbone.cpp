@@ -1,0 +1,118 @@
+#include "dist2/train/backbone.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "dist2/train/predictor.h"
+#include "dist2/train/schema.h"
+#include "dist2/train/trainer.h"
+#include "dist2/util/error.h"
+#include "dist2/util/files.h"
+#include "dist2/util/hash.h"
+#include "dist2/util/json.h"
+#include "dist2/util/json_value.h"
+
+namespace dist2 {
+
+bool uses_backbone(const config::Config& cfg) { return cfg.get_int("backbone.pretrain_steps") > 0; }
+
+namespace {
+
+// The config a backbone is pretrained under: the run's model and tokenizer, the
+// backbone.* settings, plain next-token prediction (sft) on every token.
+config::Config pretraining_config(const config::Config& cfg) {
+  config::Config p = cfg;
+  const int64_t steps = cfg.get_int("backbone.pretrain_steps");
+  p.set("seed", config::Value{cfg.get_int("backbone.seed")});
+  p.set("train.steps", config::Value{steps});
+  p.set("train.epochs", config::Value{0.0});
+  p.set("train.batch_size", config::Value{cfg.get_int("backbone.batch_size")});
+  p.set("train.lr", config::Value{cfg.get_double("backbone.lr")});
+  p.set("train.warmup_steps", config::Value{std::max<int64_t>(1, steps / 20)});
+  p.set("train.log_every", config::Value{std::max<int64_t>(1, steps / 20)});
+  p.set("loss.kind", config::Value{std::string("sft")});
+  p.set("loss.place_weighting", config::Value{false});
+  p.set("loss.contrastive", config::Value{false});
+  return p;
+}
+
+std::string backbone_id(const config::Config& cfg, const std::vector<std::string>& corpus) {
+  std::string canonical;
+  for (const auto& [key, value] : cfg.values())
+    if (key.rfind("model.", 0) == 0 || key.rfind("backbone.", 0) == 0 || key == "tokenizer.numbers" ||
+        key == "task.name")
+      canonical += key + "=" + cfg.value_string(key) + "\n";
+  uint64_t h = fnv1a64(canonical);
+  for (const auto& doc : corpus) h = fnv1a64(doc + "\n", h);
+  return cfg.get_string("task.name") + "-" + hex16(h);
+}
+
+// An exclusive lock held for the object's lifetime (released on exit or crash).
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT, 0644)) {
+    DIST2_CHECK(fd_ >= 0, "cannot open lock file {}: {}", path, std::strerror(errno));
+    while (::flock(fd_, LOCK_EX) != 0) DIST2_CHECK(errno == EINTR, "cannot lock {}: {}", path, std::strerror(errno));
+  }
+  ~FileLock() { ::close(fd_); }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+bool read_manifest(const std::string& dir, Backbone& b) {
+  if (!file_exists(dir + "/manifest.json") || !file_exists(b.weights_path)) return false;
+  const auto v = json::parse(read_file(dir + "/manifest.json"));
+  b.knowledge_accuracy = v.at("knowledge_accuracy").num;
+  return true;
+}
+
+}  // namespace
+
+Backbone load_or_pretrain_backbone(const config::Config& cfg, const Task& task, const std::string& store_dir,
+                                   bool show_progress) {
+  const auto corpus = task.pretraining_corpus(cfg);
+  DIST2_CHECK(!corpus.empty(), "task '{}' has no pretraining corpus; set backbone.pretrain_steps=0", task.name());
+  Backbone b;
+  b.id = backbone_id(cfg, corpus);
+  const std::string dir = store_dir + "/backbones/" + b.id;
+  b.weights_path = dir + "/weights.pt";
+  make_dirs(store_dir + "/backbones");
+  FileLock lock(dir + ".lock");
+  if (read_manifest(dir, b)) {
+    b.from_cache = true;
+    return b;
+  }
+  const config::Config pcfg = pretraining_config(cfg);
+  std::vector<Example> docs;
+  for (const auto& d : corpus) docs.push_back({"", d, {}, ""});
+  const Tokenizer tok = tokenizer_for(pcfg);
+  const MetricSpace metric = metric_space(pcfg, tok);
+  const LossOptions loss = loss_options(pcfg, metric);
+  Trainer trainer(pcfg, tok, metric, loss);
+  TrainHooks hooks;
+  hooks.show_progress = show_progress;
+  hooks.on_log = [&](int64_t step, const std::map<std::string, double>& v) {
+    if (show_progress) return;
+    fmt::print("backbone {} step {} loss {:.4f}\n", b.id, step, v.at("loss"));
+    std::fflush(stdout);
+  };
+  DIST2_CHECK(trainer.train(docs, hooks), "backbone pretraining was stopped");
+  GptPredictor predictor(trainer.model(), tok, pcfg.get_int("eval.batch_size"));
+  b.knowledge_accuracy = knowledge_accuracy(task.knowledge_questions(pcfg), predictor);
+  make_dirs(dir);
+  trainer.save_weights(b.weights_path);
+  // The manifest last: a backbone without one is incomplete and pretrained again.
+  write_file_atomic(dir + "/manifest.json",
+                    fmt::format("{{\"id\": {}, \"steps\": {}, \"documents\": {}, \"knowledge_accuracy\": {}}}\n",
+                                json::quote(b.id), pcfg.get_int("train.steps"), docs.size(),
+                                json::number(b.knowledge_accuracy)));
+  return b;
+}
+
+}  // namespace dist2
