@@ -1,0 +1,347 @@
+// The reward-modeling task: the generator's scores and annotator noise, the
+// preference pairs of each source, expected-score decoding, pairwise accuracy,
+// the binary scalar head, backbone pretraining, and a smoke sweep of Table 6
+// through the dist2 executable.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "dist2/tasks/numbers.h"
+#include "dist2/tasks/reward.h"
+#include "dist2/train/backbone.h"
+#include "dist2/train/predictor.h"
+#include "dist2/train/schema.h"
+#include "dist2/train/trainer.h"
+#include "dist2/util/threads.h"
+#include "tests/support.h"
+
+using namespace dist2;
+using namespace dist2::reward;
+
+namespace {
+
+const World& test_world() {
+  static const World w = make_world(0, 40);
+  return w;
+}
+
+// A Predictor whose generations are given: for decoding tests without a model.
+class FixedPredictor : public Predictor {
+ public:
+  FixedPredictor(const Tokenizer& tok, std::vector<Generation> gens) : tok_(tok), gens_(std::move(gens)) {}
+  std::vector<Generation> generate(const std::vector<std::string>& prompts, int64_t) override {
+    std::vector<Generation> out;
+    for (size_t i = 0; i < prompts.size(); ++i) out.push_back(gens_.at(i % gens_.size()));
+    return out;
+  }
+  std::vector<std::vector<double>> next_number_probs(const std::vector<std::string>&) override { return {}; }
+  const Tokenizer& tokenizer() const override { return tok_; }
+
+ private:
+  const Tokenizer& tok_;
+  std::vector<Generation> gens_;
+};
+
+// The generation of `text`, with expected value `expected[k]` at the k-th number token.
+Predictor::Generation generation_of(const Tokenizer& tok, const std::string& text, const std::vector<double>& expected) {
+  Predictor::Generation g;
+  g.ids = tok.encode_ids(text);
+  size_t k = 0;
+  for (int64_t id : g.ids) g.expected.push_back(tok.is_number_token(id) ? expected.at(k++) : NAN);
+  REQUIRE(k == expected.size());
+  g.text = text;
+  return g;
+}
+
+config::Config reward_config(const std::vector<std::pair<std::string, config::Value>>& set) {
+  config::Config cfg(experiment_schema("reward"));
+  cfg.set("task.name", config::Value{std::string("reward")});
+  for (const auto& [k, v] : set) cfg.set(k, v);
+  return cfg;
+}
+
+std::string temp_dir() {
+  char tmpl[] = "/tmp/dist2-reward-XXXXXX";
+  return mkdtemp(tmpl);
+}
+
+}  // namespace
+
+TEST_CASE("reward generator: facets in range, overall is their sum, noise at its rate", "[reward]") {
+  const double noise = 0.3;
+  Generator gen(test_world(), {noise, false}, 7);
+  int64_t facets = 0, changed = 0;
+  double expected_changes = 0;  // a facet at 0 or 4 moves only half the time (clamped)
+  std::map<int, int> overall_counts;
+  for (int i = 0; i < 3000; ++i)
+    for (const Response& r : gen.training_instruction()) {
+      REQUIRE(overall(r.label) == r.label[0] + r.label[1] + r.label[2] + r.label[3] + r.label[4]);
+      REQUIRE(completion_text(r.label).substr(completion_text(r.label).rfind(',') + 1) ==
+              fmt::format("{:02d}", overall(r.label)));
+      for (size_t f = 0; f < 5; ++f) {
+        REQUIRE(r.truth[f] >= 0);
+        REQUIRE(r.truth[f] <= 4);
+        REQUIRE(std::abs(r.label[f] - r.truth[f]) <= 1);
+        ++facets;
+        changed += r.label[f] != r.truth[f];
+        expected_changes += noise * ((r.truth[f] == 0 || r.truth[f] == 4) ? 0.5 : 1.0);
+      }
+      ++overall_counts[overall(r.truth)];
+    }
+  const double rate = static_cast<double>(changed) / facets, want = expected_changes / facets;
+  const double se = std::sqrt(want * (1 - want) / facets);
+  CHECK(std::abs(rate - want) < 4 * se);
+  // Scores spread over the scale: learnable, not a constant.
+  CHECK(overall_counts.size() >= 8);
+  CHECK(overall_counts.begin()->first <= 10);
+  CHECK(overall_counts.rbegin()->first >= 17);
+  for (const auto& [score, n] : overall_counts) CHECK(n < 0.5 * 6000);
+
+  Generator clean(test_world(), {0.0, false}, 7);
+  for (int i = 0; i < 200; ++i)
+    for (const Response& r : clean.training_instruction()) REQUIRE(r.label == r.truth);
+}
+
+TEST_CASE("reward pairs: the chosen response is better, and each source differs as it says", "[reward]") {
+  Generator gen(test_world(), {0.2, false}, 11);
+  const std::regex arithmetic(R"(A:(\d)([+-])(\d)=(\d+)\.)");
+  for (const std::string& source : sources()) {
+    INFO(source);
+    for (int i = 0; i < 60; ++i) {
+      const Pair p = gen.pair(source);
+      REQUIRE(p.source == source);
+      REQUIRE(p.subset == subset_of(source));
+      REQUIRE(overall(p.chosen.truth) > overall(p.rejected.truth));
+      REQUIRE(p.chosen.instruction == p.rejected.instruction);
+      if (p.subset == "chat_hard" || p.subset == "reasoning")  // same length and topic, one detail wrong
+        REQUIRE(p.chosen.text.size() == p.rejected.text.size());
+      if (source == "chat.length") REQUIRE(p.rejected.text.size() > p.chosen.text.size());
+      if (source == "chat.coherent") {
+        std::string a = p.chosen.text, b = p.rejected.text;
+        std::sort(a.begin(), a.end()), std::sort(b.begin(), b.end());
+        REQUIRE(a == b);  // the same words, scrambled
+        REQUIRE(p.chosen.text != p.rejected.text);
+      }
+      if (source == "safety.should_refuse") REQUIRE(p.chosen.text.rfind("sorry", 0) == 0);
+      if (source == "safety.should_respond") REQUIRE(p.rejected.text.rfind("sorry", 0) == 0);
+      if (source == "chat_hard.fact_neighbor") {
+        // The chosen colour is the world's; the rejected one is not.
+        const std::string name = p.chosen.instruction.substr(p.chosen.instruction.find(" is ") + 4, 4);
+        const auto it = std::find(test_world().entities.begin(), test_world().entities.end(), name);
+        REQUIRE(it != test_world().entities.end());
+        const std::string color = colors()[static_cast<size_t>(test_world().color[static_cast<size_t>(it - test_world().entities.begin())])];
+        REQUIRE(p.chosen.text.find(" is " + color) != std::string::npos);
+        REQUIRE(p.rejected.text.find(" is " + color) == std::string::npos);
+      }
+      if (p.subset == "reasoning" && p.chosen.text.find('=') != std::string::npos) {
+        std::smatch c, r;
+        const std::string cp = prompt_text(p.chosen), rp = prompt_text(p.rejected);
+        REQUIRE(std::regex_search(cp, c, arithmetic));
+        REQUIRE(std::regex_search(rp, r, arithmetic));
+        const int a = std::stoi(c[1]), b = std::stoi(c[3]);
+        const int right = c[2] == "+" ? a + b : a - b;
+        REQUIRE(std::stoi(c[4]) == right);
+        REQUIRE(std::stoi(r[4]) != right);
+      }
+    }
+  }
+  // The shifted split phrases instructions differently.
+  Generator shifted(test_world(), {0.2, true}, 11);
+  REQUIRE(shifted.any_pair().chosen.instruction.rfind("please, ", 0) == 0);
+}
+
+TEST_CASE("reward dataset: pairs are consecutive, deterministic by seed, streams disjoint", "[reward]") {
+  const auto cfg = reward_config({{"task.n_train", config::Value{int64_t{50}}},
+                                  {"task.n_test_pairs", config::Value{int64_t{4}}},
+                                  {"task.n_shifted_pairs", config::Value{int64_t{10}}}});
+  RewardTask task;
+  const Dataset d = task.generate(cfg), again = task.generate(cfg);
+  REQUIRE(d.train.size() == 100);
+  REQUIRE(d.test.size() == 2 * 4 * sources().size());
+  REQUIRE(d.extra.at("shifted").size() == 20);
+  for (size_t i = 0; i < d.test.size(); i += 2) {
+    REQUIRE(d.test[i].group == d.test[i + 1].group);
+    REQUIRE(d.test[i].values.at(1) > d.test[i + 1].values.at(1));  // truth overall
+  }
+  REQUIRE(again.test[5].prompt == d.test[5].prompt);
+  auto other = cfg;
+  other.set("seed", config::Value{int64_t{2}});
+  REQUIRE(task.generate(other).train[0].prompt + task.generate(other).train[1].prompt !=
+          d.train[0].prompt + d.train[1].prompt);
+  // Preference pairs follow the annotators' overall label; ties are dropped.
+  for (const auto& [c, r] : task.preference_pairs(d.train)) {
+    REQUIRE(c / 2 == r / 2);
+    REQUIRE(d.train[c].values.at(0) > d.train[r].values.at(0));
+  }
+}
+
+TEST_CASE("expected-score decoding: digit pairs under digits, one token under chunk3", "[reward]") {
+  const Tokenizer digits(NumberSplit::digits), chunk3(NumberSplit::chunk3);
+  // Facets 4,4,4,2,2 and overall "16" with hand-set expectations per number token.
+  const auto gd = generation_of(digits, "4,4,4,2,2,16", {3.9, 4.0, 3.5, 2.2, 1.8, 1.2, 5.5});
+  const auto vd = expected_integers(gd, digits);
+  REQUIRE(vd.size() == 6);
+  CHECK(vd[2] == Approx(3.5));
+  CHECK(vd[5] == Approx(1.2 * 10 + 5.5));
+  const auto gc = generation_of(chunk3, "4,4,4,2,2,16", {3.9, 4.0, 3.5, 2.2, 1.8, 15.25});
+  const auto vc = expected_integers(gc, chunk3);
+  REQUIRE(vc.size() == 6);
+  CHECK(vc[5] == Approx(15.25));
+
+  // reward_scores takes the last of six integers; fewer is a parse failure (NaN).
+  auto cfg = reward_config({{"loss.kind", config::Value{std::string("dist")}}});
+  FixedPredictor good(digits, {gd}), short_gen(digits, {generation_of(digits, "4,4,16", {4, 4, 1, 6})});
+  CHECK(reward_scores(cfg, {"a", "b"}, good)[1] == Approx(17.5));
+  CHECK(std::isnan(reward_scores(cfg, {"a"}, short_gen)[0]));
+  // binary asks the model for its scalar head, which a generative model does not have.
+  cfg.set("loss.kind", config::Value{std::string("binary")});
+  CHECK_THROWS_WITH(reward_scores(cfg, {"a"}, good), Catch::Contains("no scalar head"));
+}
+
+TEST_CASE("pairwise accuracy: per source, per subset, average of subsets; ties and NaN count 1/2", "[reward]") {
+  std::vector<Example> pairs;
+  auto add = [&](const std::string& source) {
+    pairs.push_back({"c", "", {}, source});
+    pairs.push_back({"r", "", {}, source});
+  };
+  add("chat.on_topic"), add("chat.length"), add("safety.should_refuse"), add("safety.should_refuse");
+  const std::vector<double> rewards = {5, 1, 2, 2, 1, 3, NAN, 4};
+  const auto m = pair_accuracies(pairs, rewards, "x.");
+  CHECK(m.at("x.accuracy.chat.on_topic") == 1.0);
+  CHECK(m.at("x.accuracy.chat.length") == 0.5);
+  CHECK(m.at("x.accuracy.chat") == 0.75);
+  CHECK(m.at("x.accuracy.safety.should_refuse") == 0.25);
+  CHECK(m.at("x.accuracy.safety") == 0.25);
+  CHECK(m.at("x.accuracy.average") == Approx((0.75 + 0.25) / 2));
+  CHECK_THROWS(pair_accuracies(pairs, {1, 2}, ""));
+}
+
+TEST_CASE("reward references: constant is 1/2, annotators beat chance, length is the longer answer", "[reward]") {
+  const auto cfg = reward_config({{"task.n_test_pairs", config::Value{int64_t{40}}}});
+  RewardTask task;
+  const Dataset d = task.generate(cfg);
+  const auto m = task.reference_metrics(cfg, d);
+  CHECK(m.at("ref.constant.accuracy.average") == 0.5);
+  CHECK(m.at("ref.annotator.accuracy.average") > 0.7);
+  CHECK(m.at("ref.length.accuracy.chat.length") == 0.0);  // the longer answer is the worse one there
+  CHECK(m.at("ref.length.accuracy.chat_hard") == 0.5);    // same lengths: all ties
+}
+
+TEST_CASE("binary head: Bradley-Terry on pairs learns a marker; padding does not change a score", "[reward]") {
+  set_threads(1);
+  auto cfg = reward_config({{"loss.kind", config::Value{std::string("binary")}},
+                            {"model.d_model", config::Value{int64_t{32}}},
+                            {"model.context", config::Value{int64_t{32}}},
+                            {"train.steps", config::Value{int64_t{60}}},
+                            {"train.log_every", config::Value{int64_t{5}}},
+                            {"train.batch_size", config::Value{int64_t{16}}},
+                            {"train.lr", config::Value{0.01}}});
+  // The chosen prompt ends in 'y', the rejected one in 'n'; the rest is noise.
+  std::vector<Example> train;
+  std::vector<std::pair<size_t, size_t>> pairs;
+  std::mt19937_64 rng(3);
+  auto noise = [&] {
+    std::string s;
+    for (int k = 0; k < 6; ++k) s += static_cast<char>('a' + rng() % 20);
+    return s;
+  };
+  for (size_t i = 0; i < 64; ++i) {
+    train.push_back({noise() + "y", "", {}, ""});
+    train.push_back({noise() + "n" + (i % 2 ? "q" : ""), "", {}, ""});  // different lengths: padding in a batch
+    pairs.emplace_back(2 * i, 2 * i + 1);
+  }
+  const Tokenizer tok(NumberSplit::digits);
+  const MetricSpace metric = metric_space(cfg, tok);
+  Trainer trainer(cfg, tok, metric, loss_options(cfg, metric));
+  REQUIRE(trainer.model()->has_scalar_head());
+  trainer.set_preference_pairs(pairs);
+  std::vector<double> losses;
+  TrainHooks hooks;
+  hooks.show_progress = false;
+  hooks.on_log = [&](int64_t, const std::map<std::string, double>& v) { losses.push_back(v.at("loss")); };
+  REQUIRE(trainer.train(train, hooks));
+  REQUIRE(losses.front() > 0.4);  // log 2 = 0.69 at the start
+  CHECK(losses.back() < 0.2);
+
+  GptPredictor predictor(trainer.model(), tok, 8);
+  std::vector<std::string> test;
+  for (int i = 0; i < 20; ++i) test.push_back(noise() + (i % 2 ? "y" : "n"));
+  const auto s = predictor.scalar_scores(test);
+  int right = 0;
+  for (size_t i = 0; i + 1 < s.size(); i += 2) right += s[i + 1] > s[i];
+  CHECK(right >= 9);
+
+  // A right-padded row scores as the same row alone (causal attention).
+  torch::NoGradGuard no_grad;
+  trainer.model()->eval();
+  auto ids = torch::tensor(std::vector<int64_t>{1, 20, 30, 40}).view({1, 4});
+  auto padded = torch::tensor(std::vector<int64_t>{1, 20, 30, 40, 0, 0}).view({1, 6});
+  const double alone = trainer.model()->score(ids, torch::tensor(std::vector<int64_t>{3})).item<double>();
+  const double with_pad = trainer.model()->score(padded, torch::tensor(std::vector<int64_t>{3})).item<double>();
+  CHECK(with_pad == Approx(alone).margin(1e-5));
+  // The Bradley-Terry loss of one pair against float64: softplus(r_rejected - r_chosen).
+  const double rc = s[1], rr = s[0];
+  CHECK(std::log1p(std::exp(rr - rc)) == Approx(-std::log(1.0 / (1.0 + std::exp(-(rc - rr))))).epsilon(1e-12));
+}
+
+TEST_CASE("backbone: pretrained once, cached, its weights copied into a model with a scalar head", "[reward]") {
+  set_threads(1);
+  const std::string store = temp_dir();
+  auto cfg = reward_config({{"backbone.pretrain_steps", config::Value{int64_t{30}}},
+                            {"backbone.batch_size", config::Value{int64_t{16}}},
+                            {"task.pretrain_sentences", config::Value{int64_t{500}}},
+                            {"model.d_model", config::Value{int64_t{32}}}});
+  RewardTask task;
+  const Backbone first = load_or_pretrain_backbone(cfg, task, store, false);
+  REQUIRE_FALSE(first.from_cache);
+  REQUIRE(std::filesystem::exists(first.weights_path));
+  REQUIRE(first.knowledge_accuracy >= 0.0);
+  REQUIRE(first.knowledge_accuracy <= 1.0);
+  const Backbone again = load_or_pretrain_backbone(cfg, task, store, false);
+  REQUIRE(again.from_cache);
+  REQUIRE(again.id == first.id);
+  REQUIRE(again.knowledge_accuracy == first.knowledge_accuracy);
+  // The run seed and the loss do not change the backbone; the model shape does.
+  auto other_seed = cfg;
+  other_seed.set("seed", config::Value{int64_t{9}});
+  other_seed.set("loss.kind", config::Value{std::string("binary")});
+  REQUIRE(load_or_pretrain_backbone(other_seed, task, store, false).id == first.id);
+
+  const Tokenizer tok(NumberSplit::digits);
+  const MetricSpace metric = metric_space(other_seed, tok);
+  Trainer fine(other_seed, tok, metric, loss_options(other_seed, metric));
+  fine.load_backbone(first.weights_path);
+  Trainer plain(cfg, tok, metric, loss_options(cfg, metric));
+  plain.load_backbone(first.weights_path);
+  auto a = fine.model()->named_parameters(), b = plain.model()->named_parameters();
+  REQUIRE(a.size() == b.size() + 2);  // score_head weight and bias
+  for (const auto& p : b) REQUIRE(torch::equal(a[p.key()], p.value()));
+
+  // A task without a corpus refuses a backbone.
+  auto regression = config::Config(experiment_schema("regression"));
+  regression.set("backbone.pretrain_steps", config::Value{int64_t{5}});
+  CHECK_THROWS_WITH(load_or_pretrain_backbone(regression, *make_task("regression"), store, false),
+                    Catch::Contains("no pretraining corpus"));
+  std::filesystem::remove_all(store);
+}
+
+TEST_CASE("smoke sweep of Table 6 through the executable, then its report", "[reward][pipeline]") {
+  const std::string store = temp_dir();
+  const std::string exp = std::string(DIST2_SOURCE_DIR) + "/experiments/table6_alpha.yaml";
+  auto sweep = dist2::test::run_dist2("--threads 1 sweep " + exp + " --profile smoke --store " + store + " -j 2");
+  INFO(sweep.out);
+  REQUIRE(sweep.status == 0);
+  REQUIRE(sweep.out.find("8 trials: 0 finished before, 8 ran (8 finished") != std::string::npos);
+  REQUIRE(sweep.out.find("pretrained") != std::string::npos);  // one backbone, before the workers
+  auto report = dist2::test::run_dist2("report table6 --profile smoke --store " + store);
+  INFO(report.out);
+  REQUIRE(report.status == 0);
+  REQUIRE(report.out.find("dist, alpha = 0.005") != std::string::npos);
+  REQUIRE(report.out.find("| sft |") != std::string::npos);
+  REQUIRE(report.out.find("tau") != std::string::npos);
+  std::filesystem::remove_all(store);
+}
