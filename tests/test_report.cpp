@@ -182,6 +182,8 @@ size_t count(const std::string& text, const std::string& what) {
   return n;
 }
 
+std::string fixed_1(double v) { return fmt::format("{:.1f}", v); }
+
 ReportContext test_context() {
   ReportContext ctx;
   ctx.command = "dist2 report table11 --format md";
@@ -589,7 +591,8 @@ TEST_CASE("reward layouts: rows are filters, columns are metric names, percent",
         RunRecord r;
         r.id = fmt::format("r{}{}{}", seed, alpha, kind);
         r.status = "finished";
-        r.params = {{"loss.kind", kind}, {"loss.alpha", alpha}, {"loss.metric", "sq"}, {"seed", std::to_string(seed)}};
+        r.params = {{"task.name", "reward"}, {"loss.kind", kind}, {"loss.alpha", alpha}, {"loss.metric", "sq"},
+                    {"seed", std::to_string(seed)}};
         r.metrics["accuracy.average"] = 0.75 + noise(rng);
         truth[std::string(kind) + alpha].push_back(r.metrics["accuracy.average"]);
         runs.push_back(r);
@@ -605,6 +608,374 @@ TEST_CASE("reward layouts: rows are filters, columns are metric names, percent",
   const std::string md = render(find_layout("table8"), runs, Format::Markdown, test_context());
   CHECK(md.find("| paper (Llama-3.1-8B): DIST2 Loss (Random) | 76.0 |") != std::string::npos);
   CHECK(md.find("dist, random distance table vs sft, accuracy (%): no paired runs (n = 0).") != std::string::npos);
+  // Table 8 is at the paper's alpha = 0.1: the alpha = 1.0 and 0.001 runs stay out of its dist row.
+  const TableResult t8 = aggregate(find_layout("table8"), runs);
+  CHECK(t8.rows[0].cells[0][0].mean == Approx(plain_mean(truth["dist0.1"])));
+  CHECK(t8.runs_used == 8);
+  // Runs of another task never enter a reward table, whatever their loss.
+  std::vector<RunRecord> with_other_task = runs;
+  for (RunRecord r : runs) {
+    r.id += "-regression";
+    r.params["task.name"] = "regression";
+    r.metrics["accuracy.average"] = 0.0;
+    with_other_task.push_back(r);
+  }
+  const TableResult t6 = aggregate(find_layout("table6"), with_other_task);
+  CHECK(t6.runs_used == runs.size());
+  CHECK(t6.rows.back().cells[0][0].mean == Approx(plain_mean(truth["sft0.1"])));
+}
+
+// ---- synthetic reward-modeling runs (the reward task's params and test metrics) ----
+
+namespace {
+
+const std::vector<std::string> kRewardSubsets = {"accuracy.chat",      "accuracy.chat_hard", "accuracy.safety",
+                                                 "accuracy.reasoning", "accuracy.average",   "accuracy.shifted"};
+const std::vector<std::string> kRewardSources = {
+    "accuracy.chat.on_topic",         "accuracy.chat.length",          "accuracy.chat.coherent",
+    "accuracy.chat_hard.fact_neighbor", "accuracy.chat_hard.wrong_entity", "accuracy.safety.should_refuse",
+    "accuracy.safety.should_respond", "accuracy.reasoning.sum",        "accuracy.reasoning.difference"};
+const std::vector<std::string> kRewardKinds = {"binary", "sft", "vocab", "dist"};  // table3's row order
+
+struct RewardSynthetic {
+  std::vector<RunRecord> runs;
+  std::map<std::tuple<std::string, int, std::string>, double> truth;  // (kind, seed, metric) -> value
+  std::map<std::pair<int, std::string>, double> reference;            // (seed, "ref.x.key") -> value
+};
+
+// Every run of one seed shares the test data, hence the reference predictors' values.
+double reference_value(const std::string& prefix, size_t k, int seed) {
+  if (prefix == "ref.length") return 0.55 + 0.01 * seed + 0.002 * static_cast<double>(k);
+  if (prefix == "ref.constant") return 0.5;
+  return 0.8 + 0.005 * seed;  // ref.annotator
+}
+
+RewardSynthetic make_reward(int n_seeds, uint32_t rng_seed, const std::string& pretrain_steps = "500") {
+  const std::map<std::string, double> offset = {{"binary", -0.12}, {"sft", 0.0}, {"vocab", 0.01}, {"dist", 0.06}};
+  RewardSynthetic s;
+  std::mt19937 rng(rng_seed);
+  std::normal_distribution<double> noise(0.0, 0.01);
+  std::vector<std::string> keys = kRewardSubsets;
+  keys.insert(keys.end(), kRewardSources.begin(), kRewardSources.end());
+  for (int seed = 1; seed <= n_seeds; ++seed) {
+    const double seed_effect = noise(rng);
+    for (const std::string& kind : kRewardKinds) {
+      RunRecord r;
+      r.id = fmt::format("reward-{}-{}-{}", kind, seed, pretrain_steps);
+      r.status = "finished";
+      r.params = {{"task.name", "reward"}, {"loss.kind", kind},         {"loss.alpha", "0.1"},
+                  {"loss.metric", "sq"},   {"loss.tau", "1"},           {"loss.sigma", "0.7071"},
+                  {"seed", std::to_string(seed)}, {"backbone.pretrain_steps", pretrain_steps}};
+      for (size_t k = 0; k < keys.size(); ++k) {
+        const double v = 0.6 + 0.015 * static_cast<double>(k) + offset.at(kind) + seed_effect + noise(rng);
+        r.metrics[keys[k]] = v;
+        s.truth[{kind, seed, keys[k]}] = v;
+        for (const std::string prefix : {"ref.length", "ref.constant", "ref.annotator"}) {
+          const double ref = reference_value(prefix, k, seed);
+          r.metrics[prefix + "." + keys[k]] = ref;
+          s.reference[{seed, prefix + "." + keys[k]}] = ref;
+        }
+      }
+      const double forgetting = kind == "dist" ? 0.43 : 0.40;
+      r.metrics["pretrain.accuracy"] = s.truth[{kind, seed, "pretrain.accuracy"}] = forgetting + noise(rng);
+      r.metrics["backbone.pretrain.accuracy"] = 0.445 + 0.002 * seed;
+      if (kind != "binary") {  // the classifier decodes no score text
+        r.metrics["parse_failure_rate"] = s.truth[{kind, seed, "parse_failure_rate"}] = 0.01 * seed;
+        r.metrics["score.mae"] = s.truth[{kind, seed, "score.mae"}] = 2.0 + 0.1 * seed;
+      }
+      s.runs.push_back(std::move(r));
+    }
+  }
+  return s;
+}
+
+std::vector<double> reward_values(const RewardSynthetic& s, const std::string& kind, const std::string& key) {
+  std::vector<double> xs;
+  for (const auto& [k, v] : s.truth)
+    if (std::get<0>(k) == kind && std::get<2>(k) == key) xs.push_back(v);  // seeds in order
+  return xs;
+}
+
+std::vector<double> reward_diffs(const RewardSynthetic& s, const std::string& kind, const std::string& key) {
+  const auto a = reward_values(s, kind, key), b = reward_values(s, "sft", key);
+  std::vector<double> d;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) d.push_back(a[i] - b[i]);
+  return d;
+}
+
+std::vector<double> reference_values(const RewardSynthetic& s, const std::string& key) {
+  std::vector<double> xs;
+  for (const auto& [k, v] : s.reference)
+    if (k.second == key) xs.push_back(v);
+  return xs;
+}
+
+// Every Markdown table has as many cells in each line as in its header.
+void check_markdown_rectangular(const std::string& md) {
+  size_t header_pipes = 0;
+  for (const std::string& line : lines_of(md)) {
+    if (line.rfind("|", 0) != 0) {
+      header_pipes = 0;
+      continue;
+    }
+    const size_t pipes = count(line, "|") - count(line, "\\|");
+    if (header_pipes == 0) header_pipes = pipes;
+    INFO(line);
+    CHECK(pipes == header_pipes);
+  }
+}
+
+// Each row's cells (mean, std) and paired difference from sft against the values
+// the runs were generated with; rows follow kinds, metrics follow keys.
+void check_reward_cells(const TableResult& t, const RewardSynthetic& s, const std::vector<std::string>& kinds,
+                        const std::vector<std::string>& keys, size_t n_seeds) {
+  REQUIRE(t.columns == std::vector<std::string>{""});
+  REQUIRE(t.rows.size() == kinds.size());
+  for (size_t i = 0; i < kinds.size(); ++i)
+    for (size_t m = 0; m < keys.size(); ++m) {
+      INFO(kinds[i] << " " << keys[m]);
+      const auto xs = reward_values(s, kinds[i], keys[m]);
+      REQUIRE(xs.size() == n_seeds);
+      const Summary& cell = t.rows[i].cells[0][m];
+      CHECK(cell.n == n_seeds);
+      CHECK(cell.mean == Approx(plain_mean(xs)).epsilon(1e-12));
+      CHECK(cell.std == Approx(welford_std(xs)).epsilon(1e-9));
+      if (kinds[i] == "sft") {
+        CHECK(t.rows[i].is_baseline);
+        CHECK(t.rows[i].paired.empty());
+        continue;
+      }
+      const auto d = reward_diffs(s, kinds[i], keys[m]);
+      const PairedResult& p = t.rows[i].paired[0][m];
+      CHECK(p.n == n_seeds);
+      CHECK(p.mean_diff == Approx(plain_mean(d)).epsilon(1e-9));
+      CHECK(p.std_diff == Approx(welford_std(d)).epsilon(1e-9));
+      CHECK(p.p_value == Approx(brute_force_sign_flip_p(d)));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("reward layouts are registered under the paper's table names", "[report]") {
+  const auto names = layout_names();
+  for (const char* name : {"table3", "table6", "table7", "table8", "table12"}) {
+    INFO(name);
+    CHECK(std::count(names.begin(), names.end(), name) == 1);
+    const ParamFilter& common = find_layout(name).common;
+    REQUIRE(common.size() == 1);
+    CHECK(common[0].key == "task.name");
+    CHECK(common[0].value == "reward");
+    CHECK_FALSE(common[0].match_if_absent);
+  }
+  std::vector<std::string> keys;
+  for (const MetricSpec& m : find_layout("table3").metrics) keys.push_back(m.key);
+  CHECK(keys == kRewardSubsets);
+  keys.clear();
+  for (const MetricSpec& m : find_layout("table12").metrics) keys.push_back(m.key);
+  CHECK(keys == kRewardSources);
+  for (const char* name : {"table3", "table12"})
+    for (const MetricSpec& m : find_layout(name).metrics) {
+      CHECK(m.scale == 100);
+      CHECK(m.decimals == 1);
+      CHECK_FALSE(m.lower_is_better);
+    }
+}
+
+TEST_CASE("table3: rows per loss, subsets as columns, references, paired vs sft", "[report]") {
+  RewardSynthetic s = make_reward(5, 2024);
+  // Runs the table must not use: dist at another alpha, another task, an unfinished run.
+  std::vector<RunRecord> runs = s.runs;
+  RunRecord other_alpha = s.runs[3];
+  REQUIRE(other_alpha.params.at("loss.kind") == "dist");
+  other_alpha.id = "dist-alpha-1";
+  other_alpha.params["loss.alpha"] = "1.0";
+  other_alpha.metrics["accuracy.chat"] = 0.0;
+  runs.push_back(other_alpha);
+  RunRecord other_task = s.runs[1];
+  other_task.id = "regression-sft";
+  other_task.params["task.name"] = "regression";
+  other_task.metrics["accuracy.chat"] = 0.0;
+  runs.push_back(other_task);
+  RunRecord unfinished = s.runs[1];
+  unfinished.id = "running";
+  unfinished.status = "running";
+  runs.push_back(unfinished);
+
+  const Layout& layout = find_layout("table3");
+  const TableResult t = aggregate(layout, runs);
+  CHECK(t.runs_used == s.runs.size());
+  CHECK(t.runs_not_finished == 1);
+  CHECK(t.typical_n == 5);
+  CHECK(t.warnings.empty());
+  check_reward_cells(t, s, kRewardKinds, kRewardSubsets, 5);
+  // References: one value per seed, averaged over seeds; the constant predictor is 1/2 everywhere.
+  REQUIRE(t.references.size() == 3);
+  for (size_t m = 0; m < kRewardSubsets.size(); ++m) {
+    const auto length = reference_values(s, "ref.length." + kRewardSubsets[m]);
+    CHECK(t.references[0].cells[0][m].mean == Approx(plain_mean(length)));
+    CHECK(t.references[0].cells[0][m].std == Approx(welford_std(length)));
+    CHECK(t.references[1].cells[0][m].mean == Approx(0.5));
+    CHECK(t.references[2].cells[0][m].mean == Approx(plain_mean(reference_values(s, "ref.annotator." + kRewardSubsets[m]))));
+  }
+  // Diagnostics: the classifier has none; the generative rows average theirs.
+  CHECK(t.rows[0].diagnostics[0].n == 0);
+  CHECK(t.rows[3].diagnostics[0].mean == Approx(plain_mean(reward_values(s, "dist", "parse_failure_rate"))));
+  CHECK(t.rows[1].diagnostics[1].mean == Approx(plain_mean(reward_values(s, "sft", "score.mae"))));
+
+  const auto rows = csv_records(render(layout, runs, Format::Csv, test_context()));
+  for (size_t m = 0; m < kRewardSubsets.size(); ++m) {
+    INFO(kRewardSubsets[m]);
+    const auto xs = reward_values(s, "dist", kRewardSubsets[m]);
+    CHECK(std::stod(csv_value(rows, "ours", "dist", "", kRewardSubsets[m], "mean")) ==
+          Approx(100 * plain_mean(xs)).margin(0.05 + 1e-9));
+    CHECK(std::stod(csv_value(rows, "ours", "dist", "", kRewardSubsets[m], "std")) ==
+          Approx(100 * welford_std(xs)).margin(0.05 + 1e-9));
+    std::string n;
+    CHECK(std::stod(csv_value(rows, "paired", "binary - sft (paired)", "", kRewardSubsets[m], "diff_mean", &n)) ==
+          Approx(100 * plain_mean(reward_diffs(s, "binary", kRewardSubsets[m]))).margin(0.05 + 1e-9));
+    CHECK(n == "5");
+    CHECK(csv_value(rows, "reference", "reference: constant score (every pair a tie, counted 1/2)", "",
+                    kRewardSubsets[m], "mean") == "50.0");
+  }
+  const std::string md = render(layout, runs, Format::Markdown, test_context());
+  check_markdown_rectangular(md);
+  for (const char* line : {"| binary |", "| sft |", "| vocab |", "| dist |", "| dist - sft (paired) |",
+                           "| binary - sft (paired) |", "| reference: the longer response |",
+                           "| reference: the annotators' own noisy labels |"})
+    CHECK(md.find(line) != std::string::npos);
+  CHECK(md.find("| sft - sft (paired) |") == std::string::npos);
+  CHECK(md.find("shifted (MT-Bench stand-in, %) mean") != std::string::npos);
+  CHECK(md.find("- runs used: 20 of 23 given (1 not finished, skipped)") != std::string::npos);
+  CHECK(md.find(fmt::format("| dist | {} |", fixed_1(100 * plain_mean(reward_values(s, "dist", "accuracy.chat"))))) !=
+        std::string::npos);
+  CHECK(md.find("parse-failure rate, mean over each row's runs: binary - (n = 0); sft 0.030 (n = 5 runs)") !=
+        std::string::npos);
+  // The paper's rows, labelled as the paper's, with its type and data columns telling its two Tulu rows apart.
+  CHECK(md.find("| paper (Llama-3.1-8B): Llama-dist [Generative; 21K (Wang et al., 2024b)] | 95.0 | 69.1 | 86.5 | "
+                "90.4 | 85.3 | 88.1 |") != std::string::npos);
+  CHECK(md.find("Tulu-v2.5-RM-13B (Iverson et al., 2024) [Seq. Classifier; 2M (Iverson et al., 2024)] | 93.6") !=
+        std::string::npos);
+  size_t paper_lines = 0;
+  for (const auto& r : rows) {
+    if (r[0] != "paper") continue;
+    ++paper_lines;
+    CHECK(r[1].rfind("paper (Llama-3.1-8B): ", 0) == 0);
+  }
+  CHECK(paper_lines == 9 * 6);
+}
+
+TEST_CASE("table12: the nine sources as columns, the paper's two blocks beside", "[report]") {
+  const RewardSynthetic s = make_reward(4, 12);
+  const Layout& layout = find_layout("table12");
+  const TableResult t = aggregate(layout, s.runs);
+  CHECK(t.warnings.empty());
+  check_reward_cells(t, s, kRewardKinds, kRewardSources, 4);
+  REQUIRE(t.references.size() == 3);
+  CHECK(t.references[0].cells[0][8].mean ==
+        Approx(plain_mean(reference_values(s, "ref.length.accuracy.reasoning.difference"))));
+
+  const std::string md = render(layout, s.runs, Format::Markdown, test_context());
+  check_markdown_rectangular(md);
+  CHECK(md.find("| chat/on-topic (%) mean | chat/on-topic (%) std | chat/length (%) mean") != std::string::npos);
+  CHECK(md.find("| dist - sft (paired) |") != std::string::npos);
+  CHECK(md.find("| reference: the longer response |") != std::string::npos);
+  CHECK(md.find("not aligned with the paper's columns") != std::string::npos);
+  // The paper's blocks have thirteen columns each, under their own headers.
+  CHECK(md.find("## Paper (Llama-3.1-8B), as printed: paper appendix E, Table 12 (first block)") != std::string::npos);
+  CHECK(md.find("## Paper (Llama-3.1-8B), as printed: paper appendix E, Table 12 (second block)") != std::string::npos);
+  CHECK(md.find("| | Average | AlpacaEval Easy |") != std::string::npos);
+  CHECK(md.find("| paper (Llama-3.1-8B): Llama-3.1-8B-dist [Generative] | 85.3 | 97.0 |") != std::string::npos);
+  CHECK(md.find("| paper (Llama-3.1-8B): Llama-3.1-8B-binary | 13.6 | 36.2 |") != std::string::npos);
+
+  const auto rows = csv_records(render(layout, s.runs, Format::Csv, test_context()));
+  for (const auto& r : rows) CHECK(r.size() == 8);
+  CHECK(csv_value(rows, "paper", "paper (Llama-3.1-8B): Llama-3.1-8B-dist [Generative]", "", "Do-Not-Answer",
+                  "value") == "78.7");
+  CHECK(std::stod(csv_value(rows, "ours", "vocab", "", "accuracy.safety.should_respond", "mean")) ==
+        Approx(100 * plain_mean(reward_values(s, "vocab", "accuracy.safety.should_respond"))).margin(0.05 + 1e-9));
+  for (const auto& r : rows)  // our rows carry our metric keys, never the paper's column names
+    if (r[0] == "ours") CHECK(std::count(kRewardSources.begin(), kRewardSources.end(), r[4]) == 1);
+
+  const std::string tex = render(layout, s.runs, Format::Tex, test_context());
+  CHECK(count(tex, "\\begin{tabular}") == 3);
+  CHECK(count(tex, "\\end{tabular}") == 3);
+}
+
+TEST_CASE("table7: forgetting, with the backbone's own score as a reference row", "[report]") {
+  RewardSynthetic s = make_reward(5, 77);
+  // Runs from an untrained backbone: held out by the pin, which picks the pretrained one.
+  const RewardSynthetic scratch = make_reward(3, 78, "0");
+  std::vector<RunRecord> runs = s.runs;
+  for (RunRecord r : scratch.runs) {
+    r.metrics.erase("pretrain.accuracy");
+    r.metrics.erase("backbone.pretrain.accuracy");
+    runs.push_back(r);
+  }
+  const Layout& layout = find_layout("table7");
+  const TableResult t = aggregate(layout, runs);
+  REQUIRE(t.pinned.size() == 1);
+  CHECK(t.pinned[0] == std::make_pair(std::string("backbone.pretrain_steps"), std::string("500")));
+  CHECK(t.runs_used == 10);  // sft and dist, five seeds; binary and vocab have no row here
+  CHECK(t.warnings.empty());
+  check_reward_cells(t, s, {"sft", "dist"}, {"accuracy.average", "pretrain.accuracy"}, 5);
+  REQUIRE(t.references.size() == 1);
+  const RowResult& backbone = t.references[0];
+  CHECK(backbone.cells[0][0].n == 0);  // the backbone has no reward accuracy
+  std::vector<double> before;
+  for (int seed = 1; seed <= 5; ++seed) before.push_back(0.445 + 0.002 * seed);
+  CHECK(backbone.cells[0][1].n == 5);
+  CHECK(backbone.cells[0][1].mean == Approx(plain_mean(before)));
+
+  const auto rows = csv_records(render(layout, runs, Format::Csv, test_context()));
+  std::string n;
+  CHECK(csv_value(rows, "reference", "backbone before fine-tuning", "", "accuracy.average", "mean", &n) == "–");
+  CHECK(n == "0");
+  CHECK(csv_value(rows, "reference", "backbone before fine-tuning", "", "accuracy.average", "std").empty());
+  CHECK(std::stod(csv_value(rows, "reference", "backbone before fine-tuning", "", "pretrain.accuracy", "mean")) ==
+        Approx(100 * plain_mean(before)).margin(0.05 + 1e-9));
+  CHECK(std::stod(csv_value(rows, "ours", "dist", "", "pretrain.accuracy", "diff_mean")) ==
+        Approx(100 * plain_mean(reward_diffs(s, "dist", "pretrain.accuracy"))).margin(0.05 + 1e-9));
+
+  const std::string md = render(layout, runs, Format::Markdown, test_context());
+  check_markdown_rectangular(md);
+  CHECK(md.find("| backbone before fine-tuning | – (n=0) |  |  |  | " + fixed_1(100 * plain_mean(before)) + " | ") !=
+        std::string::npos);
+  CHECK(md.find("| reward accuracy (%) mean | reward accuracy (%) std | reward accuracy (%) diff vs sft |") !=
+        std::string::npos);
+  CHECK(md.find("pretraining-task accuracy (%) mean") != std::string::npos);
+  CHECK(md.find("held at: backbone.pretrain_steps = 500") != std::string::npos);
+  CHECK(md.find("| paper (Llama-3.1-8B): Backbone (Llama-3.1-8B) | - | 44.5 |") != std::string::npos);
+  CHECK(md.find("RealWorldQA Accuracy") == std::string::npos);  // the visual-grounding half is not shown
+  // Asked for the untrained backbone: its runs fill the reward cells, nothing else.
+  ReportContext ctx = test_context();
+  ctx.pins["backbone.pretrain_steps"] = "0";
+  const TableResult t0 = aggregate(layout, runs, ctx.pins);
+  CHECK(t0.runs_used == 6);
+  CHECK(t0.rows[1].cells[0][0].mean == Approx(plain_mean(reward_values(scratch, "dist", "accuracy.average"))));
+  CHECK(t0.rows[1].cells[0][1].n == 0);
+  CHECK(t0.references[0].cells[0][1].n == 0);
+  CHECK_NOTHROW(render(layout, runs, Format::Tex, ctx));
+}
+
+TEST_CASE("table6 and table8 show the reward references and diagnostics", "[report]") {
+  const RewardSynthetic s = make_reward(3, 5);
+  for (const char* name : {"table6", "table8"}) {
+    INFO(name);
+    const Layout& layout = find_layout(name);
+    const TableResult t = aggregate(layout, s.runs);
+    REQUIRE(t.references.size() == 3);
+    CHECK(t.references[2].cells[0][0].mean ==
+          Approx(plain_mean(reference_values(s, "ref.annotator.accuracy.average"))));
+    const std::string md = render(layout, s.runs, Format::Markdown, test_context());
+    check_markdown_rectangular(md);
+    CHECK(md.find("| reference: the longer response |") != std::string::npos);
+    CHECK(md.find("MAE of the expected overall score (0-20) against the label, mean over each row's runs:") !=
+          std::string::npos);
+  }
+  // Table 6's alpha = 0.1 row and Table 8's squared-distance row are Table 3's dist runs.
+  const double dist = plain_mean(reward_values(s, "dist", "accuracy.average"));
+  CHECK(aggregate(find_layout("table6"), s.runs).rows[2].cells[0][0].mean == Approx(dist));
+  CHECK(aggregate(find_layout("table8"), s.runs).rows[0].cells[0][0].mean == Approx(dist));
 }
 
 // ================================ SVG ================================

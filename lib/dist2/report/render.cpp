@@ -253,8 +253,11 @@ Grid our_grid(const Layout& layout, const TableResult& t) {
   return g;
 }
 
+// The paper's non-numeric columns (model type, training data) go into the label:
+// they tell apart rows such as Table 3's two Tulu-v2.5-RM-13B models.
 std::string paper_row_label(const PaperTable& p, const PaperRow& row) {
-  return fmt::format("paper ({}): {}", p.model, row.label);
+  if (row.note.empty()) return fmt::format("paper ({}): {}", p.model, row.label);
+  return fmt::format("paper ({}): {} [{}]", p.model, row.label, row.note);
 }
 
 Grid paper_grid(const PaperTable& p) {
