@@ -149,9 +149,14 @@ TEST_CASE("reward pairs: the chosen response is better, and each source differs 
       }
     }
   }
-  // The shifted split phrases instructions differently.
+  // The shifted split phrases every kind of instruction differently.
   Generator shifted(test_world(), {0.2, true}, 11);
-  REQUIRE(shifted.any_pair().chosen.instruction.rfind("please, ", 0) == 0);
+  for (const std::string& source : sources()) {
+    const std::string q = shifted.pair(source).chosen.instruction;
+    INFO(q);
+    CHECK((q.rfind("describe ", 0) == 0 || q.rfind("which color", 0) == 0 || q.rfind("compute ", 0) == 0 ||
+           q.rfind("how can i ", 0) == 0));
+  }
 }
 
 TEST_CASE("reward dataset: pairs are consecutive, deterministic by seed, streams disjoint", "[reward]") {

@@ -13,12 +13,17 @@
 #include "common.h"
 #include "dist2/report/layouts.h"
 #include "dist2/report/render.h"
+#include "dist2/report/samples.h"
+#include "dist2/store/store.h"
 #include "dist2/sweep/records.h"
 #include "dist2/util/error.h"
+#include "dist2/util/files.h"
 
 namespace dist2::cli {
 
 namespace {
+
+const std::string kSamplesReport = "figure7";
 
 struct ReportOptions {
   std::string name;
@@ -44,8 +49,30 @@ std::string utc_now() {
   return buf;
 }
 
+// Figure 7: the samples artifacts of one run per loss, not a layout of metrics.
+void write_samples(const ReportOptions& o, const std::vector<report::RunRecord>& runs, const report::ReportContext& ctx) {
+  store::Store st(store_dir(o.store));
+  std::vector<report::SampleSet> sets;
+  for (const auto& row : report::sample_rows()) {
+    const report::RunRecord* run = report::lowest_seed_run(runs, row);
+    if (!run) continue;
+    for (const auto& a : st.artifacts(run->id))
+      if (a.kind == "samples" && std::filesystem::exists(a.path))
+        sets.push_back({row.label, run->id, run->params.at("seed"), read_file(a.path)});
+  }
+  const std::string md = report::render_samples(sets, ctx);
+  if (o.out.empty()) {
+    fmt::print("{}", md);
+    return;
+  }
+  make_dirs(o.out);
+  write_file_atomic(o.out + "/" + o.name + ".md", md);
+  fmt::print("wrote {}/{}.md\n", o.out, o.name);
+}
+
 void run_report(const ReportOptions& o, const std::string& command) {
-  report::find_layout(o.name);  // a typo fails here, naming the valid reports
+  const bool samples = o.name == kSamplesReport;
+  if (!samples) report::find_layout(o.name);  // a typo fails here, naming the valid reports
   std::string dir = o.experiments_dir;
   if (dir.empty())  // run from the checkout, or from anywhere with the build's source tree
     dir = std::filesystem::is_directory("experiments") ? "experiments" : std::string(DIST2_SOURCE_DIR) + "/experiments";
@@ -80,6 +107,7 @@ void run_report(const ReportOptions& o, const std::string& command) {
     DIST2_CHECK(eq != std::string::npos, "--pin must be key=value, got '{}'", p);
     ctx.pins[p.substr(0, eq)] = p.substr(eq + 1);
   }
+  if (samples) return write_samples(o, runs, ctx);
   const auto format = report::parse_format(o.format);
   if (o.out.empty()) {
     fmt::print("{}", report::render(report::find_layout(o.name), runs, format, ctx));
@@ -95,7 +123,7 @@ void setup_report(CLI::App& app) {
   auto* cmd = app.add_subcommand("report", "Regenerate a paper table or figure from the store, our numbers beside the paper's");
   std::string names;
   for (const auto& n : report::layout_names()) names += (names.empty() ? "" : ", ") + n;
-  cmd->add_option("name", o->name, "Report: " + names)->required();
+  cmd->add_option("name", o->name, "Report: " + names + ", " + kSamplesReport + " (samples, md)")->required();
   cmd->add_option("--experiment", o->experiments, "Experiment file(s) whose trials feed it (default: those in "
                                                   "experiments/ that name the report)");
   cmd->add_option("--experiments-dir", o->experiments_dir,

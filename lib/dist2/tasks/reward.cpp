@@ -152,6 +152,9 @@ std::map<std::string, double> RewardTask::evaluate(const config::Config& cfg, co
   auto m = pair_accuracies(data.test, test_rewards, "");
   const auto shifted_rewards = reward_scores(cfg, prompts_of(shifted), model);
   m["accuracy.shifted"] = mean_of(pair_outcomes(shifted_rewards));
+  double failed = 0;
+  for (double r : shifted_rewards) failed += std::isnan(r);
+  if (!shifted_rewards.empty()) m["shifted.parse_failure_rate"] = failed / static_cast<double>(shifted_rewards.size());
   if (cfg.get_string("loss.kind") != "binary") {
     // The score as a regression: expected overall against the annotators' label.
     std::vector<std::optional<double>> pred;

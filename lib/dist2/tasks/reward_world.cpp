@@ -119,8 +119,14 @@ int Generator::uniform(int lo, int hi) { return std::uniform_int_distribution<in
 bool Generator::coin(double p) { return std::bernoulli_distribution(p)(rng_); }
 
 std::string Generator::ask(const std::string& plain) const {
-  // The shifted split phrases every instruction differently (MT-Bench stand-in).
-  return opt_.shifted ? "please, " + plain + " thanks" : plain;
+  if (!opt_.shifted) return plain;
+  // The shifted split (MT-Bench stand-in) phrases each kind of instruction
+  // differently; the frame "Q:..|A:..|S:" stays, so a model can still answer.
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"tell me about the ", "describe the "}, {"what color is ", "which color is "},
+           {"what is ", "compute "}, {"how do i ", "how can i "}})
+    if (plain.rfind(from, 0) == 0) return to + plain.substr(from.size());
+  return plain;
 }
 
 Response& Generator::label(Response& r) {

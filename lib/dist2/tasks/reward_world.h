@@ -61,7 +61,7 @@ std::string subset_of(const std::string& source);
 
 struct GenOptions {
   double noise = 0.2;    // per facet: probability of a +-1 annotator error
-  bool shifted = false;  // other templates and longer answers (the MT-Bench stand-in)
+  bool shifted = false;  // other phrasings and the verbose answers (the MT-Bench stand-in)
 };
 
 class Generator {
