@@ -348,5 +348,12 @@ TEST_CASE("smoke sweep of Table 6 through the executable, then its report", "[re
   REQUIRE(report.out.find("dist, alpha = 0.005") != std::string::npos);
   REQUIRE(report.out.find("| sft |") != std::string::npos);
   REQUIRE(report.out.find("tau") != std::string::npos);
+  // Table 3's dist and sft trials are Table 6's: figure 7 finds their samples.
+  auto samples = dist2::test::run_dist2("report figure7 --profile smoke --store " + store);
+  INFO(samples.out);
+  REQUIRE(samples.status == 0);
+  REQUIRE(samples.out.find("## sft (run ") != std::string::npos);
+  REQUIRE(samples.out.find("## dist (run ") != std::string::npos);
+  REQUIRE(samples.out.find("expected score") != std::string::npos);
   std::filesystem::remove_all(store);
 }
