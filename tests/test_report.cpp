@@ -650,7 +650,8 @@ double reference_value(const std::string& prefix, size_t k, int seed) {
   return 0.8 + 0.005 * seed;  // ref.annotator
 }
 
-RewardSynthetic make_reward(int n_seeds, uint32_t rng_seed, const std::string& pretrain_steps = "500") {
+RewardSynthetic make_reward(int n_seeds, uint32_t rng_seed, const std::string& pretrain_steps = "500",
+                            const std::string& lr = "0.001") {
   const std::map<std::string, double> offset = {{"binary", -0.12}, {"sft", 0.0}, {"vocab", 0.01}, {"dist", 0.06}};
   RewardSynthetic s;
   std::mt19937 rng(rng_seed);
@@ -661,11 +662,12 @@ RewardSynthetic make_reward(int n_seeds, uint32_t rng_seed, const std::string& p
     const double seed_effect = noise(rng);
     for (const std::string& kind : kRewardKinds) {
       RunRecord r;
-      r.id = fmt::format("reward-{}-{}-{}", kind, seed, pretrain_steps);
+      r.id = fmt::format("reward-{}-{}-{}-{}", kind, seed, pretrain_steps, lr);
       r.status = "finished";
       r.params = {{"task.name", "reward"}, {"loss.kind", kind},         {"loss.alpha", "0.1"},
                   {"loss.metric", "sq"},   {"loss.tau", "1"},           {"loss.sigma", "0.7071"},
-                  {"seed", std::to_string(seed)}, {"backbone.pretrain_steps", pretrain_steps}};
+                  {"seed", std::to_string(seed)}, {"backbone.pretrain_steps", pretrain_steps},
+                  {"train.lr", lr}};
       for (size_t k = 0; k < keys.size(); ++k) {
         const double v = 0.6 + 0.015 * static_cast<double>(k) + offset.at(kind) + seed_effect + noise(rng);
         r.metrics[keys[k]] = v;
@@ -911,10 +913,17 @@ TEST_CASE("table7: forgetting, with the backbone's own score as a reference row"
     r.metrics.erase("backbone.pretrain.accuracy");
     runs.push_back(r);
   }
+  // Runs at a smaller fine-tuning rate: held out by the lr pin unless asked for.
+  const RewardSynthetic low_lr = make_reward(2, 79, "500", "0.0001");
+  runs.insert(runs.end(), low_lr.runs.begin(), low_lr.runs.end());
   const Layout& layout = find_layout("table7");
   const TableResult t = aggregate(layout, runs);
-  REQUIRE(t.pinned.size() == 1);
+  REQUIRE(t.pinned.size() == 2);
   CHECK(t.pinned[0] == std::make_pair(std::string("backbone.pretrain_steps"), std::string("500")));
+  CHECK(t.pinned[1] == std::make_pair(std::string("train.lr"), std::string("0.001")));
+  const TableResult t_low = aggregate(layout, runs, {{"train.lr", "0.0001"}});
+  CHECK(t_low.runs_used == 4);
+  CHECK(t_low.rows[1].cells[0][1].mean == Approx(plain_mean(reward_values(low_lr, "dist", "pretrain.accuracy"))));
   CHECK(t.runs_used == 10);  // sft and dist, five seeds; binary and vocab have no row here
   CHECK(t.warnings.empty());
   check_reward_cells(t, s, {"sft", "dist"}, {"accuracy.average", "pretrain.accuracy"}, 5);

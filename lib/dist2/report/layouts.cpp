@@ -223,9 +223,9 @@ Layout table7() {
   l.title = "Table 7: catastrophic forgetting after reward-model fine-tuning";
   l.common = kReward;
   l.rows = {{"sft", {{"loss.kind", "sft"}}}, {"dist", reward_full_dist()}};
-  // Forgetting depends on the backbone; hold it at one (by default the largest
-  // pretraining length at which the most rows have runs).
-  l.pins = {"backbone.pretrain_steps"};
+  // Forgetting depends on the backbone and on how far fine-tuning moves it: hold
+  // both at one value (by default the largest at which the most rows have runs).
+  l.pins = {"backbone.pretrain_steps", "train.lr"};
   l.metrics = {percent("accuracy.average", "reward accuracy (%)"),
                percent("pretrain.accuracy", "pretraining-task accuracy (%)")};
   l.references = {{"backbone", "backbone before fine-tuning", "backbone"}};
