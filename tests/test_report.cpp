@@ -822,7 +822,8 @@ TEST_CASE("table3: rows per loss, subsets as columns, references, paired vs sft"
   // Diagnostics: the classifier has none; the generative rows average theirs.
   CHECK(t.rows[0].diagnostics[0].n == 0);
   CHECK(t.rows[3].diagnostics[0].mean == Approx(plain_mean(reward_values(s, "dist", "parse_failure_rate"))));
-  CHECK(t.rows[1].diagnostics[1].mean == Approx(plain_mean(reward_values(s, "sft", "score.mae"))));
+  CHECK(t.rows[1].diagnostics[2].mean == Approx(plain_mean(reward_values(s, "sft", "score.mae"))));
+  CHECK(t.rows[1].diagnostics[1].n == 0);  // the synthetic runs have no shifted parse-failure rate
 
   const auto rows = csv_records(render(layout, runs, Format::Csv, test_context()));
   for (size_t m = 0; m < kRewardSubsets.size(); ++m) {

@@ -354,6 +354,6 @@ TEST_CASE("smoke sweep of Table 6 through the executable, then its report", "[re
   REQUIRE(samples.status == 0);
   REQUIRE(samples.out.find("## sft (run ") != std::string::npos);
   REQUIRE(samples.out.find("## dist (run ") != std::string::npos);
-  REQUIRE(samples.out.find("expected score") != std::string::npos);
+  REQUIRE(samples.out.find("(label ") != std::string::npos);  // each response with its label
   std::filesystem::remove_all(store);
 }

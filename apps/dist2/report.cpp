@@ -66,8 +66,9 @@ void write_samples(const ReportOptions& o, const std::vector<report::RunRecord>&
     return;
   }
   make_dirs(o.out);
-  write_file_atomic(o.out + "/" + o.name + ".md", md);
-  fmt::print("wrote {}/{}.md\n", o.out, o.name);
+  const std::string path = (std::filesystem::path(o.out) / (o.name + ".md")).string();
+  write_file_atomic(path, md);
+  fmt::print("wrote {}\n", path);
 }
 
 void run_report(const ReportOptions& o, const std::string& command) {

@@ -167,6 +167,7 @@ std::vector<ReferenceSpec> reward_references() {
 
 std::vector<MetricSpec> reward_diagnostics() {
   return {{"parse_failure_rate", "parse-failure rate"},
+          {"shifted.parse_failure_rate", "parse-failure rate on the shifted split"},
           {"score.mae", "MAE of the expected overall score (0-20) against the label"}};
 }
 

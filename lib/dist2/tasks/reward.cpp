@@ -219,9 +219,10 @@ std::string RewardTask::samples(const config::Config& cfg, const Dataset& data, 
       md += fmt::format("**{}**\n\n", source);
       for (int k = 0; k < 2; ++k) {
         const Example& e = data.test[i + static_cast<size_t>(k)];
-        md += fmt::format("- {} `{}`: expected score {:.2f} (label {}, true {})\n", k == 0 ? "chosen" : "rejected",
-                          e.prompt, rewards[static_cast<size_t>(k)], e.values.at(kLabelOverall),
-                          e.values.at(kTruthOverall));
+        const double r = rewards[static_cast<size_t>(k)];
+        md += fmt::format("- {} `{}`: {} (label {}, true {})\n", k == 0 ? "chosen" : "rejected", e.prompt,
+                          std::isnan(r) ? std::string("no score decoded") : fmt::format("expected score {:.2f}", r),
+                          e.values.at(kLabelOverall), e.values.at(kTruthOverall));
       }
       md += "\n";
       break;
