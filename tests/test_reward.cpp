@@ -357,3 +357,28 @@ TEST_CASE("smoke sweep of Table 6 through the executable, then its report", "[re
   REQUIRE(samples.out.find("(label ") != std::string::npos);  // each response with its label
   std::filesystem::remove_all(store);
 }
+
+TEST_CASE("reward trains and evaluates under chunk3 (scores 0-20 as single tokens) and digits", "[reward][pipeline]") {
+  const std::string store = temp_dir();
+  const std::string exp = std::string(DIST2_SOURCE_DIR) + "/experiments/table3_reward.yaml";
+  for (const char* split : {"chunk3", "digits"}) {
+    INFO(split);
+    auto run = dist2::test::run_dist2("--threads 1 train " + exp + " --profile smoke --store " + store +
+                                      " --no-progress tokenizer.numbers=" + split);
+    INFO(run.out);
+    REQUIRE(run.status == 0);
+    REQUIRE(std::regex_search(run.out, std::regex("run [0-9a-f]{12} finished .*accuracy.average=")));
+    REQUIRE(run.out.find("pretrain.accuracy=") != std::string::npos);
+  }
+  // A task without preference pairs refuses loss.kind=binary with one line, and the run is failed.
+  const std::string reg = std::string(DIST2_SOURCE_DIR) + "/experiments/table11_regression.yaml";
+  auto bad = dist2::test::run_dist2("train " + reg + " --profile smoke --store " + store + " loss.kind=binary");
+  INFO(bad.out);
+  REQUIRE(bad.status != 0);
+  REQUIRE(bad.out.find("needs preference pairs") != std::string::npos);
+  REQUIRE(bad.out.find("frame #") == std::string::npos);  // no stack dump
+  auto runs = dist2::test::run_dist2("runs --format json --store " + store);
+  REQUIRE(runs.out.find("\"status\": \"failed\"") != std::string::npos);
+  REQUIRE(runs.out.find("\"status\": \"running\"") == std::string::npos);
+  std::filesystem::remove_all(store);
+}
