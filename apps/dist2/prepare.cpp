@@ -21,14 +21,12 @@ void setup_prepare(CLI::App& app) {
     req.overrides = args->overrides;
     req.profile = args->profile;
     req.store_dir = store_dir(args->store);
-    std::set<std::string> seen, backbones;
-    for (const auto& t : expand_trials(req)) {
-      if (uses_backbone(t.config)) {
-        const auto b = load_or_pretrain_backbone(t.config, *make_task(t.config.get_string("task.name")), req.store_dir, true);
-        if (backbones.insert(b.id).second)
-          fmt::print("{} backbone {}: knowledge accuracy {:.3f}\n", b.from_cache ? "cached " : "trained", b.id,
-                     b.knowledge_accuracy);
-      }
+    const auto trials = expand_trials(req);
+    std::vector<config::Config> configs;
+    for (const auto& t : trials) configs.push_back(t.config);
+    prepare_backbones(configs, req.store_dir);
+    std::set<std::string> seen;
+    for (const auto& t : trials) {
       const std::string id = dataset_id(t.config);
       if (!seen.insert(id).second) continue;
       auto task = make_task(t.config.get_string("task.name"));

@@ -5,8 +5,17 @@
 namespace dist2::report {
 
 std::vector<RowSpec> sample_rows() {
-  return {{"sft", {{"task.name", "reward"}, {"loss.kind", "sft"}}},
-          {"dist", {{"task.name", "reward"}, {"loss.kind", "dist"}, {"loss.alpha", "0.1", true}, {"loss.metric", "sq", true}}}};
+  // Table 3's sft and dist rows, so figure 7 shows the runs that table reports.
+  const Layout& table3 = find_layout("table3");
+  std::vector<RowSpec> rows;
+  for (const char* label : {"sft", "dist"})
+    for (const RowSpec& row : table3.rows)
+      if (row.label == label) {
+        RowSpec r = row;
+        r.filter.insert(r.filter.begin(), table3.common.begin(), table3.common.end());
+        rows.push_back(std::move(r));
+      }
+  return rows;
 }
 
 const RunRecord* lowest_seed_run(const std::vector<RunRecord>& runs, const RowSpec& row) {

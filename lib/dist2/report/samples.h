@@ -17,7 +17,7 @@ struct SampleSet {
   std::string markdown;  // the run's samples artifact
 };
 
-// The rows figure 7 shows, as filters over run params (loss kinds of Table 3).
+// The rows figure 7 shows: Table 3's sft and dist rows, with its common filter.
 std::vector<RowSpec> sample_rows();
 
 // The run of `runs` that matches `row` with the lowest seed, or none.

@@ -10,7 +10,6 @@
 #include <cstring>
 #include <deque>
 #include <map>
-#include <set>
 #include <thread>
 
 #include "dist2/store/store.h"
@@ -138,22 +137,6 @@ void recheck_waiting(store::Store& st, const std::vector<Trial>& trials, bool re
   std::fflush(stdout);
 }
 
-// Pretrains the backbones the trials to run fine-tune from, here with every core:
-// otherwise the first workers would all wait on one backbone's lock.
-void prepare_backbones(const SweepRequest& req, const std::vector<Trial>& trials, const std::deque<size_t>& todo) {
-  std::set<std::string> seen;
-  for (size_t i : todo) {
-    const auto& cfg = trials[i].config;
-    if (!uses_backbone(cfg)) continue;
-    const auto task = make_task(cfg.get_string("task.name"));
-    const Backbone b = load_or_pretrain_backbone(cfg, *task, req.store_dir, true);
-    if (seen.insert(b.id).second)
-      fmt::print("backbone {}: {} (knowledge accuracy {:.3f})\n", b.id, b.from_cache ? "cached" : "pretrained",
-                 b.knowledge_accuracy);
-  }
-  std::fflush(stdout);
-}
-
 }  // namespace
 
 SweepSummary run_sweep(const SweepRequest& req) {
@@ -194,7 +177,11 @@ SweepSummary run_sweep(const SweepRequest& req) {
   }
   if (todo.empty() && waiting.empty()) return sum;
 
-  prepare_backbones(req, trials, todo);
+  // Backbones first, here with every core: otherwise the first workers would all
+  // wait on one backbone's lock.
+  std::vector<config::Config> to_run;
+  for (size_t i : todo) to_run.push_back(trials[i].config);
+  prepare_backbones(to_run, req.store_dir);
 
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = req.threads > 0 ? req.threads : std::max(1, cores / req.jobs);

@@ -56,24 +56,6 @@ std::vector<double> expected_integers(const Predictor::Generation& gen, const To
   return out;
 }
 
-double knowledge_accuracy(const std::vector<KnowledgeItem>& items, Predictor& model) {
-  if (items.empty()) return NAN;
-  std::vector<std::string> prompts;
-  int64_t longest = 1;
-  for (const auto& q : items) {
-    prompts.push_back(q.prompt);
-    longest = std::max<int64_t>(longest, static_cast<int64_t>(model.tokenizer().encode_ids(q.answer).size()));
-  }
-  const auto gens = model.generate(prompts, longest);
-  int64_t right = 0;
-  for (size_t i = 0; i < items.size(); ++i) right += gens[i].text.rfind(items[i].answer, 0) == 0;
-  return static_cast<double>(right) / static_cast<double>(items.size());
-}
-
-std::vector<double> Predictor::scalar_scores(const std::vector<std::string>&) {
-  throw Error("this model has no scalar head (only loss.kind=binary trains one)");
-}
-
 ErrorStats error_stats(const std::vector<std::optional<double>>& predicted, const std::vector<double>& truth) {
   DIST2_CHECK(predicted.size() == truth.size(), "{} predictions for {} targets", predicted.size(), truth.size());
   ErrorStats s;

@@ -60,12 +60,6 @@ double response_length(const std::string& prompt) {
   return a == std::string::npos || s == std::string::npos ? 0.0 : static_cast<double>(s - a - 3);
 }
 
-std::vector<double> label_rewards(const std::vector<Example>& v) {
-  std::vector<double> r;
-  for (const auto& e : v) r.push_back(e.values.at(kLabelOverall));
-  return r;
-}
-
 }  // namespace
 
 config::Schema RewardTask::schema() const {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <set>
 
 #include "dist2/train/predictor.h"
 #include "dist2/train/schema.h"
@@ -113,6 +114,18 @@ Backbone load_or_pretrain_backbone(const config::Config& cfg, const Task& task, 
                                 json::quote(b.id), pcfg.get_int("train.steps"), docs.size(),
                                 json::number(b.knowledge_accuracy)));
   return b;
+}
+
+void prepare_backbones(const std::vector<config::Config>& configs, const std::string& store_dir) {
+  std::set<std::string> seen;
+  for (const auto& cfg : configs) {
+    if (!uses_backbone(cfg)) continue;
+    const Backbone b = load_or_pretrain_backbone(cfg, *make_task(cfg.get_string("task.name")), store_dir, true);
+    if (seen.insert(b.id).second)
+      fmt::print("backbone {}: {} (knowledge accuracy {:.3f})\n", b.id, b.from_cache ? "cached" : "pretrained",
+                 b.knowledge_accuracy);
+  }
+  std::fflush(stdout);
 }
 
 }  // namespace dist2

@@ -25,4 +25,9 @@ bool uses_backbone(const config::Config& cfg);
 Backbone load_or_pretrain_backbone(const config::Config& cfg, const Task& task, const std::string& store_dir,
                                    bool show_progress);
 
+// The backbones of every config that uses one, pretrained when missing, one
+// printed line per backbone ("backbone <id>: pretrained|cached (knowledge
+// accuracy x)"); for `prepare`, and for a sweep before its workers start.
+void prepare_backbones(const std::vector<config::Config>& configs, const std::string& store_dir);
+
 }  // namespace dist2
