@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DIST2 := $(BUILD)/dist2
 PACKAGES := cmake ninja-build g++ libtorch-dev libopenblas0-pthread libcli11-dev libyaml-cpp-dev \
-            libfmt-dev libsqlite3-dev sqlite3 catch2
+            libfmt-dev libsqlite3-dev sqlite3 catch2 zlib1g-dev dataset-fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 FUZZ_BUILD ?= build-fuzz
