@@ -8,12 +8,15 @@ PACKAGES := cmake ninja-build g++ libtorch-dev libopenblas0-pthread libcli11-dev
             libfmt-dev libsqlite3-dev sqlite3 catch2 zlib1g-dev dataset-fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# Fuzzing: one target per tests/fuzz/fuzz_NAME.cpp, seeded from tests/fuzz/corpus/NAME/.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := experiment overrides json text
-FUZZ_PACKAGES := clang libclang-rt-14-dev
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
+# The fuzz build needs no LibTorch: dist2base's libraries, clang and libFuzzer.
+FUZZ_PACKAGES := cmake ninja-build g++ libyaml-cpp-dev libfmt-dev zlib1g-dev clang libclang-rt-14-dev
+FUZZ_CXX ?= clang++
 
-.PHONY: all setup fuzz-setup configure build test test-slow fuzz run clean gpu-deps gpu-check
+.PHONY: all setup fuzz-setup configure build test test-slow fuzz fuzz-build run clean gpu-deps gpu-check
 
 all: build
 
@@ -26,8 +29,8 @@ setup:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	else echo "setup: all packages present"; fi
 
-# Only `make fuzz` needs clang and libFuzzer.
-fuzz-setup: setup
+# Only the fuzz targets need clang and libFuzzer (`make fuzz` installs them).
+fuzz-setup:
 	@$(MAKE) --no-print-directory setup PACKAGES="$(FUZZ_PACKAGES)"
 
 $(BUILD)/build.ninja:
@@ -46,19 +49,17 @@ test-slow: setup
 	cmake --build $(BUILD) -j $(JOBS)
 	ctest --test-dir $(BUILD) --output-on-failure -L slow
 
-# Each libFuzzer target for FUZZ_SECONDS, starting from tests/fuzz/corpus/<target>;
-# new inputs go to $(FUZZ_BUILD)/corpus/<target>, crashes to $(FUZZ_BUILD)/crashes/.
-fuzz: fuzz-setup
-	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
-	  -DDIST2_FUZZ=ON -DDIST2_CUDA=OFF -DDIST2_PCH=OFF -DBUILD_TESTING=OFF $(CMAKE_FLAGS)
+# The fuzz build: dist2base and the fuzz targets, with clang and the sanitizers
+# (no LibTorch). Needs clang and libclang-rt-14-dev (`make fuzz-setup`).
+fuzz-build:
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=$(FUZZ_CXX) \
+	  -DDIST2_FUZZ=ON -DDIST2_PCH=OFF $(CMAKE_FLAGS)
 	cmake --build $(FUZZ_BUILD) --target fuzz_targets -j $(JOBS)
-	@mkdir -p $(FUZZ_BUILD)/crashes
-	@for t in $(FUZZ_TARGETS); do \
-	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
-	  $(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	    -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
-	done
 
+# Each fuzz target for FUZZ_SECONDS; the corpus grows in $(FUZZ_BUILD)/corpus.
+fuzz: fuzz-setup
+	@$(MAKE) --no-print-directory fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus $(FUZZ_TARGETS)
 
 # The main job: Table 11 (meta linear regression: sft, vocab, dist over the
 # training-set axis) at the quick profile, then its report. Runs go to
