@@ -15,8 +15,12 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.
 # The fuzz build needs no LibTorch: dist2base's libraries, clang and libFuzzer.
 FUZZ_PACKAGES := cmake ninja-build g++ libyaml-cpp-dev libfmt-dev zlib1g-dev clang libclang-rt-14-dev
 FUZZ_CXX ?= clang++
+# `make test` runs each fuzz target this long when clang with libFuzzer is there.
+# FUZZ_SMOKE: auto (skip, saying so, without clang), require (fail without it), off.
+FUZZ_SMOKE ?= auto
+FUZZ_SMOKE_SECONDS ?= 4
 
-.PHONY: all setup fuzz-setup configure build test test-slow fuzz fuzz-build run clean gpu-deps gpu-check
+.PHONY: all setup fuzz-setup configure build test test-slow fuzz fuzz-build fuzz-smoke run clean gpu-deps gpu-check
 
 all: build
 
@@ -41,8 +45,10 @@ configure: $(BUILD)/build.ninja
 build: setup configure
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The Catch2 suite, then every fuzz target for a few seconds (fuzz-smoke).
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 test-slow: setup
 	cmake -S . -B $(BUILD) -G Ninja -DDIST2_SLOW_TESTS=ON $(CMAKE_FLAGS)
@@ -60,6 +66,24 @@ fuzz-build:
 fuzz: fuzz-setup
 	@$(MAKE) --no-print-directory fuzz-build
 	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus $(FUZZ_TARGETS)
+
+# Part of `make test`: where clang can link a libFuzzer program, builds the fuzz
+# targets and runs each for FUZZ_SMOKE_SECONDS from its seeds (new inputs are
+# thrown away); elsewhere one line says that it was skipped. It installs nothing.
+FUZZ_PROBE := extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return 0; }
+fuzz-smoke:
+	@if [ "$(FUZZ_SMOKE)" = off ]; then echo "fuzz-smoke: skipped (FUZZ_SMOKE=off)"; exit 0; fi; \
+	mkdir -p $(FUZZ_BUILD); \
+	if ! echo '$(FUZZ_PROBE)' | $(FUZZ_CXX) -x c++ - -fsanitize=fuzzer,address,undefined \
+	     -o $(FUZZ_BUILD)/probe >/dev/null 2>&1; then \
+	  why="$(FUZZ_CXX) cannot link a libFuzzer program (make fuzz-setup installs clang and libclang-rt-14-dev)"; \
+	  if [ "$(FUZZ_SMOKE)" = require ]; then echo "fuzz-smoke: FAILED (FUZZ_SMOKE=require): $$why"; exit 1; fi; \
+	  echo "fuzz-smoke: skipped: $$why"; exit 0; \
+	fi; \
+	echo "fuzz-smoke: building the fuzz targets in $(FUZZ_BUILD) (log: $(FUZZ_BUILD)/build.log)"; \
+	$(MAKE) --no-print-directory fuzz-build > $(FUZZ_BUILD)/build.log 2>&1 || { cat $(FUZZ_BUILD)/build.log; exit 1; }; \
+	rm -rf $(FUZZ_BUILD)/smoke; \
+	tests/fuzz/run.sh --brief $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS) $(FUZZ_BUILD)/smoke $(FUZZ_TARGETS)
 
 # The main job: Table 11 (meta linear regression: sft, vocab, dist over the
 # training-set axis) at the quick profile, then its report. Runs go to

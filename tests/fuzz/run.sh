@@ -2,7 +2,7 @@
 # tests/fuzz/run.sh [--brief] BUILD SECONDS CORPUS NAME...: runs BUILD/fuzz/fuzz_NAME
 # for SECONDS each, starting from its seeds in tests/fuzz/corpus/NAME (when there
 # are any). New inputs go to CORPUS/NAME, crashing inputs to BUILD/crashes/NAME-*.
-# Stops at the first target that fails. `make fuzz` calls it.
+# Stops at the first target that fails. `make fuzz` and `make fuzz-smoke` call it.
 #
 # --brief: one line per target (executions; coverage and corpus size as libFuzzer
 # counts them, edges and inputs), and libFuzzer's
