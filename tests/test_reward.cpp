@@ -33,17 +33,33 @@ const World& test_world() {
 class FixedPredictor : public Predictor {
  public:
   FixedPredictor(const Tokenizer& tok, std::vector<Generation> gens) : tok_(tok), gens_(std::move(gens)) {}
-  std::vector<Generation> generate(const std::vector<std::string>& prompts, int64_t) override {
+  using Predictor::generate;
+  std::vector<Generation> generate(const std::vector<Prompt>& prompts, int64_t) override {
     std::vector<Generation> out;
     for (size_t i = 0; i < prompts.size(); ++i) out.push_back(gens_.at(i % gens_.size()));
     return out;
   }
-  std::vector<std::vector<double>> next_number_probs(const std::vector<std::string>&) override { return {}; }
+  std::vector<std::vector<double>> next_number_probs(const std::vector<Prompt>&) override { return {}; }
   const Tokenizer& tokenizer() const override { return tok_; }
 
  private:
   const Tokenizer& tok_;
   std::vector<Generation> gens_;
+};
+
+// A FixedPredictor with a scalar head whose scores are given.
+class HeadPredictor : public FixedPredictor {
+ public:
+  HeadPredictor(const Tokenizer& tok, std::vector<Generation> gens, std::vector<double> scores)
+      : FixedPredictor(tok, std::move(gens)), scores_(std::move(scores)) {}
+  using Predictor::scalar_scores;
+  bool has_scalar_head() const override { return true; }
+  std::vector<double> scalar_scores(const std::vector<Prompt>& prompts) override {
+    return {scores_.begin(), scores_.begin() + static_cast<std::ptrdiff_t>(prompts.size())};
+  }
+
+ private:
+  std::vector<double> scores_;
 };
 
 // The generation of `text`, with expected value `expected[k]` at the k-th number token.
@@ -202,9 +218,11 @@ TEST_CASE("expected-score decoding: digit pairs under digits, one token under ch
   FixedPredictor good(digits, {gd}), short_gen(digits, {generation_of(digits, "4,4,16", {4, 4, 1, 6})});
   CHECK(reward_scores(cfg, {"a", "b"}, good)[1] == Approx(17.5));
   CHECK(std::isnan(reward_scores(cfg, {"a"}, short_gen)[0]));
-  // binary asks the model for its scalar head, which a generative model does not have.
-  cfg.set("loss.kind", config::Value{std::string("binary")});
-  CHECK_THROWS_WITH(reward_scores(cfg, {"a"}, good), Catch::Contains("no scalar head"));
+  // A model with a scalar head (loss.kind=binary) is scored by its head, not by decoding.
+  HeadPredictor head(digits, {gd}, {0.25, -1.5});
+  const auto r = reward_scores(cfg, {"a", "b"}, head);
+  CHECK(r == std::vector<double>{0.25, -1.5});
+  CHECK_THROWS_WITH(good.scalar_scores(std::vector<std::string>{"a"}), Catch::Contains("no scalar head"));
 }
 
 TEST_CASE("pairwise accuracy: per source, per subset, average of subsets; ties and NaN count 1/2", "[reward]") {
@@ -370,12 +388,12 @@ TEST_CASE("reward trains and evaluates under chunk3 (scores 0-20 as single token
     REQUIRE(std::regex_search(run.out, std::regex("run [0-9a-f]{12} finished .*accuracy.average=")));
     REQUIRE(run.out.find("pretrain.accuracy=") != std::string::npos);
   }
-  // A task without preference pairs refuses loss.kind=binary with one line, and the run is failed.
+  // A task that does not offer loss.kind=binary refuses it with one line, and the run is failed.
   const std::string reg = std::string(DIST2_SOURCE_DIR) + "/experiments/table11_regression.yaml";
   auto bad = dist2::test::run_dist2("train " + reg + " --profile smoke --store " + store + " loss.kind=binary");
   INFO(bad.out);
   REQUIRE(bad.status != 0);
-  REQUIRE(bad.out.find("needs preference pairs") != std::string::npos);
+  REQUIRE(bad.out.find("loss.kind=binary is not offered by task 'regression'") != std::string::npos);
   REQUIRE(bad.out.find("frame #") == std::string::npos);  // no stack dump
   auto runs = dist2::test::run_dist2("runs --format json --store " + store);
   REQUIRE(runs.out.find("\"status\": \"failed\"") != std::string::npos);

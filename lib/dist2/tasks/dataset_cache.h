@@ -1,8 +1,10 @@
 #pragma once
 // Dataset splits cached on disk by the hash of the keys that define them (task.*,
 // seed), so `prepare` writes them once and every run of a sweep reads the same
-// bytes. Each split is JSONL; a manifest with counts and checksums is written
-// last, so a crash mid-write or a corrupted file is detected, never used.
+// bytes. Each split is JSONL, and the images of its examples (if any) one
+// checksummed binary file beside it (image/image_file.h); a manifest with counts
+// and checksums is written last, so a crash mid-write or a corrupted file is
+// detected, never used.
 #include <string>
 
 #include "dist2/tasks/task.h"

@@ -68,7 +68,7 @@ config::Schema RegressionTask::schema() const {
 namespace {
 Example to_example(const LineProblem& p) {
   return {regression_prompt(p), format3(p.target),
-          {p.target, p.y[0], p.y[1], p.y[2], p.x[0], p.x[1], p.x[2]}, ""};
+          {p.target, p.y[0], p.y[1], p.y[2], p.x[0], p.x[1], p.x[2]}, "", {}};
 }
 LineProblem from_example(const Example& e) {
   LineProblem p;
@@ -113,9 +113,11 @@ std::map<std::string, double> RegressionTask::evaluate(const config::Config& cfg
   std::vector<double> truth;
   for (const auto& e : data.test) prompts.push_back(e.prompt), truth.push_back(e.values.at(0));
   const auto gens = model.generate(prompts, max_new_tokens(cfg));
-  const bool expected = cfg.get_string("eval.decoding") == "expected";
   std::vector<std::optional<double>> pred;
-  for (const auto& g : gens) pred.push_back(expected ? expected_number(g, model.tokenizer()) : parse_first_number(g.text));
+  for (const auto& g : gens) {
+    const Prediction p = parse(cfg, g, model.tokenizer());
+    pred.push_back(p.parsed ? std::optional<double>(p.numbers[0]) : std::nullopt);
+  }
   const ErrorStats s = error_stats(pred, truth);
   return {{"mae", s.mae}, {"rmse", s.rmse}, {"parse_failure_rate", s.parse_failure_rate}, {"exact_match", s.exact_match}};
 }

@@ -18,7 +18,7 @@ using reward::Response;
 constexpr size_t kLabelOverall = 0, kTruthOverall = 1;
 
 Example to_example(const Response& r, const std::string& group) {
-  Example e{reward::prompt_text(r), reward::completion_text(r.label), {}, group};
+  Example e{reward::prompt_text(r), reward::completion_text(r.label), {}, group, {}};
   e.values = {static_cast<double>(reward::overall(r.label)), static_cast<double>(reward::overall(r.truth))};
   for (int f : r.label) e.values.push_back(f);
   for (int f : r.truth) e.values.push_back(f);
@@ -122,7 +122,7 @@ std::map<std::string, double> pair_accuracies(const std::vector<Example>& pairs,
 
 std::vector<double> reward_scores(const config::Config& cfg, const std::vector<std::string>& prompts,
                                   Predictor& model) {
-  if (cfg.get_string("loss.kind") == "binary") return model.scalar_scores(prompts);
+  if (model.has_scalar_head()) return model.scalar_scores(prompts);
   std::vector<double> out;
   for (const auto& g : model.generate(prompts, 16)) {
     const auto ints = expected_integers(g, model.tokenizer());
@@ -132,7 +132,7 @@ std::vector<double> reward_scores(const config::Config& cfg, const std::vector<s
 }
 
 namespace {
-std::vector<std::string> prompts_of(const std::vector<Example>& v) {
+std::vector<std::string> prompt_texts(const std::vector<Example>& v) {
   std::vector<std::string> p;
   for (const auto& e : v) p.push_back(e.prompt);
   return p;
@@ -142,14 +142,14 @@ std::vector<std::string> prompts_of(const std::vector<Example>& v) {
 std::map<std::string, double> RewardTask::evaluate(const config::Config& cfg, const Dataset& data,
                                                    Predictor& model) const {
   const auto& shifted = data.extra.at("shifted");
-  const auto test_rewards = reward_scores(cfg, prompts_of(data.test), model);
+  const auto test_rewards = reward_scores(cfg, prompt_texts(data.test), model);
   auto m = pair_accuracies(data.test, test_rewards, "");
-  const auto shifted_rewards = reward_scores(cfg, prompts_of(shifted), model);
+  const auto shifted_rewards = reward_scores(cfg, prompt_texts(shifted), model);
   m["accuracy.shifted"] = mean_of(pair_outcomes(shifted_rewards));
   double failed = 0;
   for (double r : shifted_rewards) failed += std::isnan(r);
   if (!shifted_rewards.empty()) m["shifted.parse_failure_rate"] = failed / static_cast<double>(shifted_rewards.size());
-  if (cfg.get_string("loss.kind") != "binary") {
+  if (!model.has_scalar_head()) {
     // The score as a regression: expected overall against the annotators' label.
     std::vector<std::optional<double>> pred;
     std::vector<double> truth;
@@ -198,7 +198,7 @@ std::vector<std::string> RewardTask::pretraining_corpus(const config::Config& cf
 
 std::vector<KnowledgeItem> RewardTask::knowledge_questions(const config::Config& cfg) const {
   std::vector<KnowledgeItem> out;
-  for (const auto& q : reward::pretraining_questions(world_of(cfg))) out.push_back({q.prompt, q.answer});
+  for (const auto& q : reward::pretraining_questions(world_of(cfg))) out.push_back({q.prompt, q.answer, {}, {}});
   return out;
 }
 

@@ -24,9 +24,10 @@ class RewardTask : public Task {
   std::vector<std::string> pretraining_corpus(const config::Config& cfg) const override;
   std::vector<KnowledgeItem> knowledge_questions(const config::Config& cfg) const override;
   std::string samples(const config::Config& cfg, const Dataset& data, Predictor& model) const override;
+  std::vector<std::string> extra_loss_kinds() const override { return {"binary"}; }
 };
 
-// The reward of each prompt: the scalar head's output for loss.kind=binary, else the
+// The reward of each prompt: the scalar head's output for a model with one (loss.kind=binary), else the
 // expected overall score (the last integer of the completion) with NaN when the
 // generation holds fewer than six integers.
 std::vector<double> reward_scores(const config::Config& cfg, const std::vector<std::string>& prompts, Predictor& model);

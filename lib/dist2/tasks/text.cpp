@@ -10,27 +10,6 @@
 
 namespace dist2 {
 
-std::vector<std::string> parse_csv_line(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') fields.back() += '"', ++i;
-      else if (c == '"') quoted = false;
-      else fields.back() += c;
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      fields.emplace_back();
-    } else if (c != '\r') {
-      fields.back() += c;
-    }
-  }
-  DIST2_CHECK(!quoted, "unterminated quote in CSV line '{}'", line.substr(0, 60));
-  return fields;
-}
-
 std::string fill_template(const std::string& tmpl, const std::vector<std::string>& header,
                           const std::vector<std::string>& row) {
   std::string out;
@@ -64,7 +43,7 @@ std::vector<Example> read_jsonl(std::ifstream& in, const std::string& path) {
     try {
       const auto v = json::parse(line);
       DIST2_CHECK(v.is_object(), "expected a JSON object");
-      out.push_back({v.at("prompt").as_text(), v.at("completion").as_text(), {}, ""});
+      out.push_back({v.at("prompt").as_text(), v.at("completion").as_text(), {}, "", {}});
     } catch (const Error& e) {
       throw Error(fmt::format("{}:{}: {}", path, no, e.what()));
     }
@@ -87,7 +66,7 @@ std::vector<Example> read_csv(std::ifstream& in, const std::string& path, const 
     try {
       const auto row = parse_csv_line(line);
       DIST2_CHECK(row.size() == header.size(), "{} fields where the header has {}", row.size(), header.size());
-      out.push_back({fill_template(tmpl, header, row), row[static_cast<size_t>(t - header.begin())], {}, ""});
+      out.push_back({fill_template(tmpl, header, row), row[static_cast<size_t>(t - header.begin())], {}, "", {}});
     } catch (const Error& e) {
       throw Error(fmt::format("{}:{}: {}", path, no, e.what()));
     }
@@ -156,7 +135,6 @@ std::map<std::string, double> TextTask::evaluate(const config::Config& cfg, cons
   std::vector<std::string> prompts;
   for (const auto& e : data.test) prompts.push_back(e.prompt);
   const auto gens = model.generate(prompts, max_new_tokens(cfg));
-  const bool expected = cfg.get_string("eval.decoding") == "expected";
   int64_t exact = 0;
   std::vector<std::optional<double>> pred;
   std::vector<double> truth;
@@ -164,7 +142,8 @@ std::map<std::string, double> TextTask::evaluate(const config::Config& cfg, cons
     exact += trim(gens[i].text) == trim(data.test[i].completion);
     if (auto y = parse_first_number(data.test[i].completion)) {
       truth.push_back(*y);
-      pred.push_back(expected ? expected_number(gens[i], model.tokenizer()) : parse_first_number(gens[i].text));
+      const Prediction p = parse(cfg, gens[i], model.tokenizer());
+      pred.push_back(p.parsed ? std::optional<double>(p.numbers[0]) : std::nullopt);
     }
   }
   std::map<std::string, double> m{{"exact_match", static_cast<double>(exact) / std::max<size_t>(1, gens.size())}};

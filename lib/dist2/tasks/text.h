@@ -7,14 +7,13 @@
 #include <vector>
 
 #include "dist2/tasks/task.h"
+#include "dist2/util/csv.h"
 
 namespace dist2 {
 
 // Reads one file into examples; format is "jsonl", "csv" or "auto" (by extension).
 std::vector<Example> read_text_examples(const std::string& path, const std::string& format,
                                         const std::string& prompt_template, const std::string& target_column);
-// Parses one CSV line (RFC 4180 quoting) into fields.
-std::vector<std::string> parse_csv_line(const std::string& line);
 // "{a} and {b}" with columns -> the filled text; an unknown column is an error.
 std::string fill_template(const std::string& tmpl, const std::vector<std::string>& header,
                           const std::vector<std::string>& row);

@@ -1,5 +1,6 @@
 #include "dist2/tokenizer/tokenizer.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "dist2/util/error.h"
@@ -14,7 +15,8 @@ NumberSplit parse_number_split(const std::string& name) {
 
 std::string to_string(NumberSplit split) { return split == NumberSplit::digits ? "digits" : "chunk3"; }
 
-Tokenizer::Tokenizer(NumberSplit split) : split_(split) {
+Tokenizer::Tokenizer(NumberSplit split, std::vector<std::string> added_tokens)
+    : split_(split), added_(std::move(added_tokens)) {
   texts_ = {"<pad>", "<bos>", "<eos>", "<sep>", "<unk>"};
   first_number_ = static_cast<int64_t>(texts_.size());
   n_numbers_ = split == NumberSplit::digits ? 10 : 1000;
@@ -32,6 +34,27 @@ Tokenizer::Tokenizer(NumberSplit split) : split_(split) {
   add_char('\t');
   for (int c = 32; c < 127; ++c)
     if (!std::isdigit(c)) add_char(static_cast<char>(c));
+  first_added_ = static_cast<int64_t>(texts_.size());
+  for (const auto& t : added_) {
+    DIST2_CHECK(t.size() >= 2, "an added token needs at least two characters, got '{}'", t);
+    DIST2_CHECK(std::find(texts_.begin() + first_added_, texts_.end(), t) == texts_.end(), "token '{}' added twice", t);
+    texts_.push_back(t);
+  }
+}
+
+int64_t Tokenizer::added_token_id(const std::string& text) const {
+  const auto it = std::find(added_.begin(), added_.end(), text);
+  DIST2_CHECK(it != added_.end(), "no token '{}' in this vocabulary", text);
+  return first_added_ + (it - added_.begin());
+}
+
+size_t Tokenizer::match_added(std::string_view text, size_t i, int64_t& id) const {
+  size_t best = 0;
+  for (size_t k = 0; k < added_.size(); ++k) {
+    const auto& t = added_[k];
+    if (t.size() > best && text.compare(i, t.size(), t) == 0) best = t.size(), id = first_added_ + static_cast<int64_t>(k);
+  }
+  return best;
 }
 
 const std::string& Tokenizer::token_text(int64_t id) const {
@@ -85,6 +108,14 @@ Tokenizer::Encoding Tokenizer::encode(std::string_view text) const {
   size_t i = 0;
   auto is_digit = [&](size_t k) { return k < text.size() && std::isdigit(static_cast<unsigned char>(text[k])); };
   while (i < text.size()) {
+    int64_t added_id = 0;
+    if (const size_t len = added_.empty() ? 0 : match_added(text, i, added_id)) {
+      out.ids.push_back(added_id);
+      out.is_number.push_back(0);
+      out.place.push_back(0.f);
+      i += len;
+      continue;
+    }
     if (!is_digit(i)) {
       push_char(text[i++], out);
       continue;

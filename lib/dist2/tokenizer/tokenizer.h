@@ -10,6 +10,11 @@
 //           the right ("1234" -> "1" "234"), the fraction from the left and
 //           right-padded ("0.05" -> "0" "." "050"), so every chunk after the
 //           first is exactly three digits and its value is its base-1000 digit.
+//
+// A task may add whole-word tokens (e.g. VQ code tokens "<c17>"), appended after
+// the built-in ones so the ids of every built-in token never move (stored
+// checkpoints and backbones stay readable). Encoding matches them literally,
+// longest first, before falling back to characters.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -25,7 +30,7 @@ class Tokenizer {
  public:
   static constexpr int64_t kPad = 0, kBos = 1, kEos = 2, kSep = 3, kUnk = 4;
 
-  explicit Tokenizer(NumberSplit split = NumberSplit::digits);
+  explicit Tokenizer(NumberSplit split = NumberSplit::digits, std::vector<std::string> added_tokens = {});
 
   // One encoded text. For each token: whether it is a number token (a metric
   // position) and its place-value weight, the position from the right inside
@@ -52,11 +57,16 @@ class Tokenizer {
   int64_t number_token(int64_t value) const { return first_number_ + value; }
   // Printable form of one token ("<eos>", "7", "a").
   const std::string& token_text(int64_t id) const;
+  // The tokens a task added, in id order, and the id of one of them (throws if absent).
+  const std::vector<std::string>& added_tokens() const { return added_; }
+  int64_t added_token_id(const std::string& text) const;
 
  private:
   void encode_number(std::string_view digits_int, std::string_view digits_frac, bool has_point,
                      Encoding& out) const;
   void push_char(char c, Encoding& out) const;
+  // Length of the longest added token at text[i], and its id; 0 when none matches.
+  size_t match_added(std::string_view text, size_t i, int64_t& id) const;
 
   NumberSplit split_;
   int64_t first_number_ = 0, n_numbers_ = 0;
@@ -64,6 +74,8 @@ class Tokenizer {
   std::vector<int64_t> char_to_id_;  // 256 entries, kUnk where none
   std::vector<int64_t> number_ids_;
   std::vector<double> number_values_;
+  std::vector<std::string> added_;
+  int64_t first_added_ = 0;
 };
 
 }  // namespace dist2

@@ -40,14 +40,20 @@ config::Config pretraining_config(const config::Config& cfg) {
   return p;
 }
 
-std::string backbone_id(const config::Config& cfg, const std::vector<std::string>& corpus) {
+// The hash covers the model, tokenizer and backbone.* keys and the corpus itself
+// (text, and the pixels of any images), not the run's seed or loss.
+std::string backbone_id(const config::Config& cfg, const std::vector<Example>& corpus) {
   std::string canonical;
   for (const auto& [key, value] : cfg.values())
     if (key.rfind("model.", 0) == 0 || key.rfind("backbone.", 0) == 0 || key == "tokenizer.numbers" ||
         key == "task.name")
       canonical += key + "=" + cfg.value_string(key) + "\n";
   uint64_t h = fnv1a64(canonical);
-  for (const auto& doc : corpus) h = fnv1a64(doc + "\n", h);
+  for (const auto& doc : corpus) {
+    h = fnv1a64(doc.prompt + doc.completion + "\n", h);
+    for (const auto& img : doc.images)
+      h = fnv1a64(std::string_view(reinterpret_cast<const char*>(img.pixels.data()), img.pixels.size() * sizeof(float)), h);
+  }
   return cfg.get_string("task.name") + "-" + hex16(h);
 }
 
@@ -77,10 +83,10 @@ bool read_manifest(const std::string& dir, Backbone& b) {
 
 Backbone load_or_pretrain_backbone(const config::Config& cfg, const Task& task, const std::string& store_dir,
                                    bool show_progress) {
-  const auto corpus = task.pretraining_corpus(cfg);
-  DIST2_CHECK(!corpus.empty(), "task '{}' has no pretraining corpus; set backbone.pretrain_steps=0", task.name());
+  const auto docs = task.pretraining_examples(cfg);
+  DIST2_CHECK(!docs.empty(), "task '{}' has no pretraining corpus; set backbone.pretrain_steps=0", task.name());
   Backbone b;
-  b.id = backbone_id(cfg, corpus);
+  b.id = backbone_id(cfg, docs);
   const std::string dir = store_dir + "/backbones/" + b.id;
   b.weights_path = dir + "/weights.pt";
   make_dirs(store_dir + "/backbones");
@@ -90,12 +96,10 @@ Backbone load_or_pretrain_backbone(const config::Config& cfg, const Task& task, 
     return b;
   }
   const config::Config pcfg = pretraining_config(cfg);
-  std::vector<Example> docs;
-  for (const auto& d : corpus) docs.push_back({"", d, {}, ""});
   const Tokenizer tok = tokenizer_for(pcfg);
   const MetricSpace metric = metric_space(pcfg, tok);
   const LossOptions loss = loss_options(pcfg, metric);
-  Trainer trainer(pcfg, tok, metric, loss);
+  Trainer trainer(pcfg, tok, metric, loss, &task);
   TrainHooks hooks;
   hooks.show_progress = show_progress;
   hooks.on_log = [&](int64_t step, const std::map<std::string, double>& v) {

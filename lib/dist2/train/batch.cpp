@@ -1,5 +1,6 @@
 #include "dist2/train/batch.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "dist2/util/error.h"
@@ -68,31 +69,55 @@ std::vector<std::pair<int64_t, double>> contrastive_candidates(const Tokenizer::
   return out;
 }
 
+torch::Tensor image_batch(const std::vector<std::vector<const Image*>>& rows) {
+  if (rows.empty() || rows[0].empty()) {
+    for (const auto& r : rows) DIST2_CHECK(r.empty(), "some examples of a batch have images and some do not");
+    return {};
+  }
+  const Image& first = *rows[0][0];
+  const auto B = static_cast<int64_t>(rows.size()), N = static_cast<int64_t>(rows[0].size());
+  auto out = torch::empty({B, N, first.channels, first.height, first.width}, torch::kFloat32);
+  float* dst = out.data_ptr<float>();
+  for (const auto& r : rows) {
+    DIST2_CHECK(static_cast<int64_t>(r.size()) == N, "examples of a batch have {} and {} images", N, r.size());
+    for (const Image* img : r) {
+      DIST2_CHECK(img->channels == first.channels && img->height == first.height && img->width == first.width,
+                  "images of a batch differ in shape: {}x{}x{} and {}x{}x{}", first.channels, first.height,
+                  first.width, img->channels, img->height, img->width);
+      dst = std::copy(img->pixels.begin(), img->pixels.end(), dst);
+    }
+  }
+  return out;
+}
+
 TrainBatch make_batch(const std::vector<const Example*>& examples, const Tokenizer& tok, const MetricSpace& metric,
-                      const BatchOptions& opt, std::mt19937_64& rng) {
+                      const BatchOptions& opt, std::mt19937_64& rng, const Task* task) {
   DIST2_CHECK(!examples.empty(), "empty batch");
   struct Row {
-    std::vector<int64_t> ids;          // full sequence
-    size_t completion_start = 0;       // index in ids of the first completion token
-    Tokenizer::Encoding completion;
-    std::vector<std::pair<int64_t, double>> contrast;
+    EncodedExample enc;
+    std::vector<std::pair<int64_t, double>> contrast;  // per id of the completion
   };
   std::vector<Row> rows;
+  std::vector<std::vector<const Image*>> images;
   int64_t T = 0;
   for (const Example* ex : examples) {
     Row r;
-    const auto prompt = tok.encode(ex->prompt);
-    r.completion = tok.encode(ex->completion);
-    r.ids.push_back(Tokenizer::kBos);
-    r.ids.insert(r.ids.end(), prompt.ids.begin(), prompt.ids.end());
-    r.completion_start = r.ids.size();
-    r.ids.insert(r.ids.end(), r.completion.ids.begin(), r.completion.ids.end());
-    r.ids.push_back(Tokenizer::kEos);
-    DIST2_CHECK(static_cast<int64_t>(r.ids.size()) - 1 <= opt.context,
-                "an example needs {} tokens but model.context is {} (prompt '{}...')", r.ids.size() - 1, opt.context,
-                ex->prompt.substr(0, 40));
-    if (opt.contrastive) r.contrast = contrastive_candidates(r.completion, tok, opt.squared_distance, rng);
-    T = std::max<int64_t>(T, static_cast<int64_t>(r.ids.size()) - 1);
+    r.enc = task ? task->encode(*ex, tok) : encode_prompt_completion(*ex, tok);
+    const auto n = static_cast<int64_t>(r.enc.ids.size()) - 1;
+    DIST2_CHECK(n <= opt.context, "an example needs {} tokens but model.context is {} (prompt '{}...')", n + 1,
+                opt.context, ex->prompt.substr(0, 40));
+    if (opt.contrastive) {
+      // Candidates over the completion's tokens only, as the draws of the rng must not depend on the prompt.
+      Tokenizer::Encoding completion;
+      for (size_t c = r.enc.completion_begin; c < r.enc.completion_end; ++c) {
+        completion.ids.push_back(r.enc.ids[c]);
+        completion.is_number.push_back(tok.is_number_token(r.enc.ids[c]));
+        completion.place.push_back(r.enc.place[c]);
+      }
+      r.contrast = contrastive_candidates(completion, tok, opt.squared_distance, rng);
+    }
+    T = std::max(T, n);
+    images.push_back(r.enc.images);
     rows.push_back(std::move(r));
   }
   const auto B = static_cast<int64_t>(rows.size());
@@ -108,25 +133,28 @@ TrainBatch make_batch(const std::vector<const Example*>& examples, const Tokeniz
   auto cd_a = c_dist.accessor<double, 2>();
   for (int64_t b = 0; b < B; ++b) {
     const Row& r = rows[static_cast<size_t>(b)];
-    const auto n = static_cast<int64_t>(r.ids.size()) - 1;
+    const EncodedExample& e = r.enc;
+    const auto n = static_cast<int64_t>(e.ids.size()) - 1;
     for (int64_t t = 0; t < n; ++t) {
-      in_a[b][t] = r.ids[static_cast<size_t>(t)];
-      const auto next = static_cast<size_t>(t + 1);
-      if (next < r.completion_start) continue;
-      tg_a[b][t] = r.ids[next];
-      const size_t c = next - r.completion_start;  // index into the completion (== size for <eos>)
-      if (c < r.completion.ids.size() && r.completion.is_number[c]) {
-        m_a[b][t] = true;
-        w_a[b][t] = opt.place_weighting ? r.completion.place[c] : 1.0f;
-        if (opt.contrastive && r.contrast[c].first >= 0) {
-          ci_a[b][t] = r.contrast[c].first;  // a vocabulary id for now, mapped to V_d below
-          cd_a[b][t] = r.contrast[c].second;
+      in_a[b][t] = e.ids[static_cast<size_t>(t)];
+      const auto next = static_cast<size_t>(t + 1);  // position t predicts token t + 1
+      if (!e.supervised[next]) continue;
+      tg_a[b][t] = e.ids[next];
+      if (!e.metric[next]) continue;
+      m_a[b][t] = true;
+      w_a[b][t] = opt.place_weighting ? e.place[next] : 1.0f;
+      if (opt.contrastive && next >= e.completion_begin && next < e.completion_end) {
+        const auto& cand = r.contrast[next - e.completion_begin];
+        if (cand.first >= 0) {
+          ci_a[b][t] = cand.first;  // a vocabulary id for now, mapped to V_d below
+          cd_a[b][t] = cand.second;
         }
       }
     }
   }
   TrainBatch out;
   out.inputs = inputs;
+  out.images = image_batch(images);
   out.loss.targets = targets.view({-1});
   out.loss.metric_mask = mask.view({-1});
   out.loss.weights = weights.view({-1});

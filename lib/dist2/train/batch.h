@@ -1,8 +1,9 @@
 #pragma once
-// Examples -> padded training tensors. A sequence is <bos> prompt completion <eos>;
-// the model reads all but the last token and is supervised on the completion and
-// <eos>. Number tokens of the completion are the metric positions, with their
-// place-value weights (appendix A.2, eq. 9) when asked for.
+// Examples -> padded training tensors. The task encodes each example (by default
+// <bos> prompt completion <eos>, see Task::encode): the model reads all but the
+// last token, after the example's images, and is supervised where the encoding
+// says (the completion and <eos>). Metric positions carry their place-value
+// weights (appendix A.2, eq. 9) when asked for.
 #include <random>
 #include <vector>
 
@@ -24,12 +25,18 @@ struct BatchOptions {
 
 struct TrainBatch {
   torch::Tensor inputs;  // [B, T] int64
+  torch::Tensor images;  // [B, N, C, H, W] float32, or undefined when the examples have none
   LossBatch loss;        // targets, metric_mask, weights (and contrast) flattened to [B*T]
 };
 
-// `rng` draws the contrastive candidates; unused otherwise.
+// `rng` draws the contrastive candidates; unused otherwise. `task` encodes the
+// examples (nullptr: the default prompt/completion encoding).
 TrainBatch make_batch(const std::vector<const Example*>& examples, const Tokenizer& tok, const MetricSpace& metric,
-                      const BatchOptions& opt, std::mt19937_64& rng);
+                      const BatchOptions& opt, std::mt19937_64& rng, const Task* task = nullptr);
+
+// The images of a batch as one tensor [B, N, C, H, W]; undefined when there are none.
+// Every row must have the same number of images of the same shape.
+torch::Tensor image_batch(const std::vector<std::vector<const Image*>>& rows);
 
 // Contrastive target augmentation (appendix A.2). For a number x in the
 // completion, a neighbour xbar = x +- one unit in the last place (same token

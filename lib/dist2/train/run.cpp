@@ -10,6 +10,7 @@
 #include "dist2/train/predictor.h"
 #include "dist2/train/schema.h"
 #include "dist2/train/trainer.h"
+#include "dist2/util/csv.h"
 #include "dist2/util/error.h"
 #include "dist2/util/files.h"
 #include "dist2/util/signals.h"
@@ -51,10 +52,23 @@ Prepared prepare_run(const config::Config& cfg, const std::string& store_dir) {
 // The task's metrics, plus what the model kept of its backbone's pretraining
 // knowledge when it was fine-tuned from one (paper Table 7).
 std::map<std::string, double> evaluate_all(const config::Config& cfg, const Task& task, const Dataset& data,
-                                           Predictor& predictor) {
-  auto metrics = task.evaluate(cfg, data, predictor);
+                                           Predictor& predictor, std::vector<ExampleScore>& scores) {
+  auto metrics = task.evaluate_examples(cfg, data, predictor, scores);
   if (uses_backbone(cfg)) metrics["pretrain.accuracy"] = knowledge_accuracy(task.knowledge_questions(cfg), predictor);
   return metrics;
+}
+
+// Per-example scores as CSV beside the run's checkpoint, logged as the "examples" artifact.
+void log_example_scores(store::Store& st, const std::string& run_id, const std::string& name,
+                        const std::vector<ExampleScore>& scores) {
+  if (scores.empty()) return;
+  std::string csv = "index,group,score,prompt,truth,prediction\n";
+  for (const auto& e : scores)
+    csv += fmt::format("{},{},{},{},{},{}\n", e.index, csv_field(e.group), e.score, csv_field(e.prompt),
+                       csv_field(e.truth), csv_field(e.prediction));
+  const std::string path = st.run_dir(run_id) + "/" + name + ".csv";
+  write_file_atomic(path, csv);
+  st.log_artifact(run_id, name, path);
 }
 
 }  // namespace
@@ -102,9 +116,9 @@ RunOutcome run_experiment(const RunRequest& req) {
       st.log_metrics(run_id, rows_of(run_id, "test", 0, refs));
       st.log_metric(run_id, "train", "tau", 0, p.loss.tau);
       if (backbone) st.log_artifact(run_id, "backbone", backbone->weights_path);
+      st.log_artifact(run_id, "dataset", p.data.dir);
     }
-    Trainer trainer(cfg, p.tok, p.metric, p.loss);
-    trainer.set_preference_pairs(p.task->preference_pairs(p.data.data.train));
+    Trainer trainer(cfg, p.tok, p.metric, p.loss, p.task.get());
     const std::string ckpt = st.run_dir(run_id) + "/checkpoint.pt";
     if (resuming && std::filesystem::exists(ckpt)) trainer.load_checkpoint(ckpt);
     else if (backbone) trainer.load_backbone(backbone->weights_path);
@@ -137,8 +151,10 @@ RunOutcome run_experiment(const RunRequest& req) {
     }
     st.log_artifact(run_id, "checkpoint", ckpt);
     GptPredictor predictor(trainer.model(), p.tok, cfg.get_int("eval.batch_size"));
-    outcome.test_metrics = evaluate_all(cfg, *p.task, p.data.data, predictor);
+    std::vector<ExampleScore> scores;
+    outcome.test_metrics = evaluate_all(cfg, *p.task, p.data.data, predictor, scores);
     st.log_metrics(run_id, rows_of(run_id, "test", trainer.step(), outcome.test_metrics));
+    log_example_scores(st, run_id, "examples", scores);
     const std::string samples = p.task->samples(cfg, p.data.data, predictor);
     if (!samples.empty()) {
       const std::string path = st.run_dir(run_id) + "/samples.md";
@@ -172,12 +188,14 @@ std::map<std::string, double> evaluate_run(const EvalRequest& req) {
     cfg.set(o.key, config::parse_value(schema.require(o.key), o.value_text));
   }
   Prepared p = prepare_run(cfg, req.store_dir);
-  Trainer trainer(cfg, p.tok, p.metric, p.loss);
+  Trainer trainer(cfg, p.tok, p.metric, p.loss, p.task.get());
   const std::string ckpt = st.run_dir(info->id) + "/checkpoint.pt";
   trainer.load_checkpoint(ckpt);
   GptPredictor predictor(trainer.model(), p.tok, cfg.get_int("eval.batch_size"));
-  auto metrics = evaluate_all(cfg, *p.task, p.data.data, predictor);
+  std::vector<ExampleScore> scores;
+  auto metrics = evaluate_all(cfg, *p.task, p.data.data, predictor, scores);
   st.log_metrics(info->id, rows_of(info->id, "eval", trainer.step(), metrics));
+  log_example_scores(st, info->id, "eval-examples", scores);
   return metrics;
 }
 

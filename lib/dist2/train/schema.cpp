@@ -1,10 +1,24 @@
 #include "dist2/train/schema.h"
 
 #include "dist2/loss/soft_target.h"
+#include <algorithm>
+
 #include "dist2/tasks/task.h"
+#include "dist2/train/objective.h"
 #include "dist2/util/error.h"
 
 namespace dist2 {
+
+namespace {
+// The language-model kinds, then each task's extra kinds (binary), once each.
+std::vector<std::string> loss_kind_choices() {
+  std::vector<std::string> kinds = lm_loss_kinds();
+  for (const auto& name : task_names())
+    for (const auto& k : make_task(name)->extra_loss_kinds())
+      if (std::find(kinds.begin(), kinds.end(), k) == kinds.end()) kinds.push_back(k);
+  return kinds;
+}
+}  // namespace
 
 config::Schema pipeline_schema() {
   config::Schema s;
@@ -29,13 +43,14 @@ config::Schema pipeline_schema() {
   s.add_int("train.log_every", 50, 1, {}, "steps between logged training losses");
   s.add_int("train.checkpoint_every", 0, 0, {}, "steps between checkpoints (0 = only at the end)");
 
-  s.add_string("loss.kind", "dist", {"sft", "vocab", "label_smoothing", "dist", "ntl_was", "ntl_mse", "binary"},
-               "loss (binary: a scalar head trained on preference pairs, the reward-model baseline)");
+  s.add_string("loss.kind", "dist", loss_kind_choices(),
+               "loss (binary: a scalar head trained on preference pairs, the reward task's baseline)");
   s.add_float("loss.alpha", 0.1, 0.0, {}, "weight of the auxiliary term (paper: 0.1)", false);
   s.add_float("loss.tau", 2.0, 0.0, {}, "soft-target temperature (tau = 2 sigma^2; 2 = unit-variance Gaussian)", true);
   s.add_float("loss.sigma", 0.0, 0.0, {}, "if > 0: tau = 2 sigma^2 (overrides loss.tau)", false);
   s.add_float("loss.entropy", 0.0, 0.0, {}, "if > 0: tau by entropy matching to this mean entropy (nats)", false);
-  s.add_string("loss.metric", "sq", {"sq", "abs", "random"}, "distance over V_d: sq, abs, or random (the sanity check)");
+  s.add_string("loss.metric", "sq", {"sq", "abs", "random", "mse", "cosine"},
+               "distance over V_d: sq or abs over token values, random (the sanity check), mse or cosine over token embeddings (tasks with embedding metrics)");
   s.add_int("loss.metric_seed", 0, 0, {}, "seed of loss.metric=random");
   s.add_string("loss.q", "subvocab", {"subvocab", "full"}, "q renormalised over V_d (subvocab) or the full softmax (full)");
   s.add_float("loss.smoothing", 0.1, 0.0, 1.0, "eps of label_smoothing", false);
@@ -63,22 +78,36 @@ config::Schema experiment_schema(const std::string& task_name) {
 }
 
 Tokenizer tokenizer_for(const config::Config& cfg) {
-  return Tokenizer(parse_number_split(cfg.get_string("tokenizer.numbers")));
+  return Tokenizer(parse_number_split(cfg.get_string("tokenizer.numbers")),
+                   make_task(cfg.get_string("task.name"))->added_tokens(cfg));
 }
 
 MetricSpace metric_space(const config::Config& cfg, const Tokenizer& tok) {
-  const std::string m = cfg.get_string("loss.metric");
-  if (m == "random")
-    return MetricSpace::random(tok.number_token_ids(), tok.number_token_values(),
-                               static_cast<uint64_t>(cfg.get_int("loss.metric_seed")));
-  return MetricSpace::scalar(tok.number_token_ids(), tok.number_token_values(), parse_metric_kind(m));
+  return metric_space(cfg, make_task(cfg.get_string("task.name"))->metric_tokens(cfg, tok));
+}
+
+MetricSpace metric_space(const config::Config& cfg, const MetricTokens& m) {
+  const std::string name = cfg.get_string("loss.metric");
+  const MetricKind kind = parse_metric_kind(name);
+  DIST2_CHECK(!m.token_ids.empty(), "task '{}' has no metric tokens", cfg.get_string("task.name"));
+  if (kind == MetricKind::embedding_mse || kind == MetricKind::embedding_cosine) {
+    DIST2_CHECK(!m.embeddings.empty(), "loss.metric={} needs token embeddings, and the metric tokens of task '{}' have values only (use sq, abs or random)",
+                name, cfg.get_string("task.name"));
+    auto emb = torch::tensor(m.embeddings, torch::kFloat64).view({static_cast<int64_t>(m.token_ids.size()), m.dim});
+    return MetricSpace::embedding(m.token_ids, emb, kind);
+  }
+  DIST2_CHECK(!m.values.empty(), "loss.metric={} needs token values, and the metric tokens of task '{}' have embeddings only (use mse or cosine)",
+              name, cfg.get_string("task.name"));
+  if (kind == MetricKind::random)
+    return MetricSpace::random(m.token_ids, m.values, static_cast<uint64_t>(cfg.get_int("loss.metric_seed")));
+  return MetricSpace::scalar(m.token_ids, m.values, kind);
 }
 
 LossOptions loss_options(const config::Config& cfg, const MetricSpace& metric) {
   LossOptions o;
-  // binary trains a scalar head, not the LM loss; its LossOptions are unused.
+  // A task's own objective (binary) trains no LM loss: its LossOptions are unused.
   const std::string kind = cfg.get_string("loss.kind");
-  o.kind = kind == "binary" ? LossKind::sft : parse_loss_kind(kind);
+  o.kind = is_lm_loss_kind(kind) ? parse_loss_kind(kind) : LossKind::sft;
   o.alpha = cfg.get_double("loss.alpha");
   o.tau = cfg.get_double("loss.tau");
   if (cfg.get_double("loss.sigma") > 0) o.tau = tau_from_sigma(cfg.get_double("loss.sigma"));

@@ -29,20 +29,22 @@ GptOptions gpt_options(const config::Config& cfg, int64_t vocab_size) {
   o.d_model = cfg.get_int("model.d_model");
   o.n_head = cfg.get_int("model.n_head");
   o.dropout = cfg.get_double("model.dropout");
+  if (cfg.has("model.image_size")) {
+    o.image_size = cfg.get_int("model.image_size");
+    o.image_channels = cfg.get_int("model.image_channels");
+    o.max_images = cfg.get_int("model.max_images");
+    o.patch_size = cfg.get_int("model.patch_size");
+    o.patch_hidden = cfg.get_int("model.patch_hidden");
+  }
   return o;
 }
 
-Trainer::Trainer(const config::Config& cfg, const Tokenizer& tok, const MetricSpace& metric, const LossOptions& loss)
-    : cfg_(cfg),
-      tok_(tok),
-      metric_(metric),
-      loss_(loss),
-      impl_(parse_loss_impl(cfg.get_string("loss.impl"))),
-      seed_(static_cast<uint64_t>(cfg.get_int("seed"))),
-      binary_(cfg.get_string("loss.kind") == "binary") {
+Trainer::Trainer(const config::Config& cfg, const Tokenizer& tok, const MetricSpace& metric, const LossOptions& loss,
+                 const Task* task)
+    : cfg_(cfg), tok_(tok), metric_(metric), loss_(loss), task_(task), seed_(static_cast<uint64_t>(cfg.get_int("seed"))) {
   torch::manual_seed(mix_seed(seed_, 1));  // init depends on the seed only, not on the loss
   GptOptions o = gpt_options(cfg, tok.vocab_size());
-  o.scalar_head = binary_;
+  o.scalar_head = kind_needs_scalar_head(cfg.get_string("loss.kind"));
   model_ = Gpt(o);
   optimizer_ = std::make_unique<torch::optim::AdamW>(
       model_->parameters(), torch::optim::AdamWOptions(cfg.get_double("train.lr"))
@@ -76,56 +78,6 @@ std::vector<int64_t> Trainer::indices_for_step(int64_t n, int64_t step) const {
   return out;
 }
 
-std::vector<const Example*> Trainer::batch_for_step(const std::vector<Example>& data, int64_t step) const {
-  std::vector<const Example*> out;
-  for (int64_t i : indices_for_step(static_cast<int64_t>(data.size()), step)) out.push_back(&data[static_cast<size_t>(i)]);
-  return out;
-}
-
-LossTerms Trainer::lm_step(const std::vector<Example>& data) {
-  BatchOptions bopt;
-  bopt.place_weighting = cfg_.get_bool("loss.place_weighting");
-  bopt.contrastive = cfg_.get_bool("loss.contrastive") && loss_.kind == LossKind::dist;
-  bopt.squared_distance = metric_.kind() != MetricKind::absolute;
-  bopt.context = cfg_.get_int("model.context");
-  bopt.ignore_index = loss_.ignore_index;
-  std::mt19937_64 rng(mix_seed(seed_, 5000000 + static_cast<uint64_t>(step_)));
-  TrainBatch batch = make_batch(batch_for_step(data, step_), tok_, metric_, bopt, rng);
-  auto logits = model_->forward(batch.inputs);
-  batch.loss.logits = logits.view({-1, logits.size(-1)});
-  return compute_loss(batch.loss, metric_, loss_, impl_);
-}
-
-LossTerms Trainer::binary_step(const std::vector<Example>& data) {
-  DIST2_CHECK(!pairs_.empty(), "loss.kind=binary needs preference pairs, and this task's training data has none");
-  // Rows 0..B-1 are the chosen prompts, B..2B-1 the rejected ones, right-padded.
-  const auto picked = indices_for_step(static_cast<int64_t>(pairs_.size()), step_);
-  std::vector<std::vector<int64_t>> rows;
-  for (bool chosen : {true, false})
-    for (int64_t p : picked) {
-      const auto& pair = pairs_[static_cast<size_t>(p)];
-      std::vector<int64_t> ids{Tokenizer::kBos};
-      const auto e = tok_.encode_ids(data.at(chosen ? pair.first : pair.second).prompt);
-      ids.insert(ids.end(), e.begin(), e.end());
-      DIST2_CHECK(static_cast<int64_t>(ids.size()) <= cfg_.get_int("model.context"),
-                  "a prompt needs {} tokens but model.context is {}", ids.size(), cfg_.get_int("model.context"));
-      rows.push_back(std::move(ids));
-    }
-  size_t T = 0;
-  for (const auto& r : rows) T = std::max(T, r.size());
-  auto ids = torch::full({static_cast<int64_t>(rows.size()), static_cast<int64_t>(T)}, Tokenizer::kPad, torch::kInt64);
-  auto last = torch::empty({static_cast<int64_t>(rows.size())}, torch::kInt64);
-  for (size_t r = 0; r < rows.size(); ++r) {
-    std::copy(rows[r].begin(), rows[r].end(), ids[static_cast<int64_t>(r)].data_ptr<int64_t>());
-    last[static_cast<int64_t>(r)] = static_cast<int64_t>(rows[r].size()) - 1;
-  }
-  const auto scores = model_->score(ids, last);
-  const auto B = static_cast<int64_t>(picked.size());
-  // Bradley-Terry: -log sigmoid(r_chosen - r_rejected) = softplus(r_rejected - r_chosen).
-  auto loss = torch::softplus(scores.slice(0, B, 2 * B) - scores.slice(0, 0, B)).mean();
-  return {loss, loss.detach(), torch::zeros_like(loss)};
-}
-
 double Trainer::lr_at(int64_t step, int64_t total) const {
   const double peak = cfg_.get_double("train.lr"), floor = peak * cfg_.get_double("train.min_lr_ratio");
   const int64_t warmup = cfg_.get_int("train.warmup_steps");
@@ -140,6 +92,11 @@ bool Trainer::train(const std::vector<Example>& data, const TrainHooks& hooks) {
   const int64_t log_every = cfg_.get_int("train.log_every"), ckpt_every = cfg_.get_int("train.checkpoint_every");
   const double clip = cfg_.get_double("train.grad_clip");
   model_->train();
+  // Pairs only for a pair objective: a language-model step never asks the task for them.
+  const bool pair_objective = !is_lm_loss_kind(cfg_.get_string("loss.kind"));
+  auto pairs = !pair_objective || !pairs_.empty() || task_ == nullptr ? pairs_ : task_->preference_pairs(data);
+  auto objective = make_objective(cfg_, tok_, metric_, loss_, task_, std::move(pairs));
+  const int64_t items = objective->item_count(data);
   Progress progress("train", total, hooks.show_progress);
   double sum_loss = 0, sum_ce = 0, sum_aux = 0;
   int64_t window = 0;
@@ -150,7 +107,8 @@ bool Trainer::train(const std::vector<Example>& data, const TrainHooks& hooks) {
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 
     optimizer_->zero_grad();
-    LossTerms terms = binary_ ? binary_step(data) : lm_step(data);
+    LossTerms terms = objective->step(model_, data, indices_for_step(items, step_),
+                                      mix_seed(seed_, 5000000 + static_cast<uint64_t>(step_)));
     const double loss_value = terms.total.item<double>();
     DIST2_CHECK(std::isfinite(loss_value), "non-finite loss {} at step {}", loss_value, step_);
     terms.total.backward();

@@ -15,6 +15,7 @@
 #include "dist2/loss/fused.h"
 #include "dist2/loss/loss.h"
 #include "dist2/model/gpt.h"
+#include "dist2/train/objective.h"
 #include "dist2/tasks/task.h"
 #include "dist2/tokenizer/tokenizer.h"
 
@@ -32,15 +33,18 @@ struct TrainHooks {
 
 class Trainer {
  public:
-  Trainer(const config::Config& cfg, const Tokenizer& tok, const MetricSpace& metric, const LossOptions& loss);
+  // `task` encodes the examples and offers task-specific loss kinds (nullptr:
+  // the default prompt/completion encoding and the language-model kinds).
+  Trainer(const config::Config& cfg, const Tokenizer& tok, const MetricSpace& metric, const LossOptions& loss,
+          const Task* task = nullptr);
 
   // Steps to run for a training set of n examples (train.steps, or from train.epochs).
   int64_t total_steps(int64_t n_train) const;
   // Runs from the current step to total_steps; returns false if stopped early.
-  // loss.kind=binary trains the scalar head on preference pairs (set them first)
-  // with the Bradley-Terry loss -log sigmoid(r_chosen - r_rejected).
+  // The step's loss is the objective of loss.kind (train/objective.h).
   bool train(const std::vector<Example>& data, const TrainHooks& hooks);
-  // (chosen, rejected) indices into the training examples, for loss.kind=binary.
+  // (chosen, rejected) indices into the training examples, for pair objectives
+  // (loss.kind=binary); by default the task's preference_pairs of the data.
   void set_preference_pairs(std::vector<std::pair<size_t, size_t>> pairs) { pairs_ = std::move(pairs); }
   // Initialises the model from pretrained backbone weights (before training starts).
   void load_backbone(const std::string& path);
@@ -55,25 +59,22 @@ class Trainer {
  private:
   // Indices into a set of n items for step s: epoch permutations back to back.
   std::vector<int64_t> indices_for_step(int64_t n, int64_t step) const;
-  std::vector<const Example*> batch_for_step(const std::vector<Example>& data, int64_t step) const;
-  // One step's loss terms: the LM loss (sft, dist, ...), or Bradley-Terry for binary.
-  LossTerms lm_step(const std::vector<Example>& data);
-  LossTerms binary_step(const std::vector<Example>& data);
   double lr_at(int64_t step, int64_t total) const;
 
   const config::Config cfg_;
   const Tokenizer& tok_;
   const MetricSpace& metric_;
   LossOptions loss_;
-  LossImpl impl_;
+  const Task* task_;
   Gpt model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   int64_t step_ = 0;
   uint64_t seed_ = 0;
-  bool binary_ = false;
   std::vector<std::pair<size_t, size_t>> pairs_;
 };
 
+// The model of a config: model.* keys, and the image front end when the task's
+// schema has the image keys (model.image_size > 0).
 GptOptions gpt_options(const config::Config& cfg, int64_t vocab_size);
 // splitmix64 of (a, b): independent generator seeds from a seed and an index.
 uint64_t mix_seed(uint64_t a, uint64_t b);

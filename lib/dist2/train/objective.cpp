@@ -1,0 +1,133 @@
+#include "dist2/train/objective.h"
+
+#include <algorithm>
+
+#include <fmt/ranges.h>
+
+#include "dist2/train/batch.h"
+#include "dist2/util/error.h"
+
+namespace dist2 {
+
+const std::vector<std::string>& lm_loss_kinds() {
+  static const std::vector<std::string> kinds{"sft", "vocab", "label_smoothing", "dist", "ntl_was", "ntl_mse"};
+  return kinds;
+}
+
+bool is_lm_loss_kind(const std::string& kind) {
+  const auto& k = lm_loss_kinds();
+  return std::find(k.begin(), k.end(), kind) != k.end();
+}
+
+bool kind_needs_scalar_head(const std::string& kind) { return kind == "binary"; }
+
+namespace {
+
+class LmObjective : public Objective {
+ public:
+  LmObjective(const config::Config& cfg, const Tokenizer& tok, const MetricSpace& metric, const LossOptions& loss,
+              const Task* task)
+      : tok_(tok), metric_(metric), loss_(loss), impl_(parse_loss_impl(cfg.get_string("loss.impl"))), task_(task) {
+    opt_.place_weighting = cfg.get_bool("loss.place_weighting");
+    opt_.contrastive = cfg.get_bool("loss.contrastive") && loss.kind == LossKind::dist;
+    opt_.squared_distance = metric.kind() != MetricKind::absolute;
+    opt_.context = cfg.get_int("model.context");
+    opt_.ignore_index = loss.ignore_index;
+  }
+
+  LossTerms step(Gpt& model, const std::vector<Example>& data, const std::vector<int64_t>& picked,
+                 uint64_t step_seed) override {
+    std::vector<const Example*> examples;
+    for (int64_t i : picked) examples.push_back(&data[static_cast<size_t>(i)]);
+    std::mt19937_64 rng(step_seed);
+    TrainBatch batch = make_batch(examples, tok_, metric_, opt_, rng, task_);
+    auto logits = model->forward(batch.inputs, batch.images);
+    batch.loss.logits = logits.view({-1, logits.size(-1)});
+    return compute_loss(batch.loss, metric_, loss_, impl_);
+  }
+
+ private:
+  const Tokenizer& tok_;
+  const MetricSpace& metric_;
+  LossOptions loss_;
+  LossImpl impl_;
+  const Task* task_;
+  BatchOptions opt_;
+};
+
+class PreferenceObjective : public Objective {
+ public:
+  PreferenceObjective(const config::Config& cfg, const Tokenizer& tok, std::vector<std::pair<size_t, size_t>> pairs)
+      : tok_(tok), context_(cfg.get_int("model.context")), pairs_(std::move(pairs)) {}
+
+  bool needs_scalar_head() const override { return true; }
+  int64_t item_count(const std::vector<Example>&) const override {
+    DIST2_CHECK(!pairs_.empty(), "loss.kind=binary needs preference pairs, and this task's training data has none");
+    return static_cast<int64_t>(pairs_.size());
+  }
+
+  LossTerms step(Gpt& model, const std::vector<Example>& data, const std::vector<int64_t>& picked, uint64_t) override {
+    // Rows 0..B-1 are the chosen prompts, B..2B-1 the rejected ones, right-padded.
+    std::vector<std::vector<int64_t>> rows;
+    std::vector<std::vector<const Image*>> images;
+    for (bool chosen : {true, false})
+      for (int64_t p : picked) {
+        const auto& pair = pairs_[static_cast<size_t>(p)];
+        const Example& e = data.at(chosen ? pair.first : pair.second);
+        std::vector<int64_t> ids{Tokenizer::kBos};
+        const auto enc = tok_.encode_ids(e.prompt);
+        ids.insert(ids.end(), enc.begin(), enc.end());
+        DIST2_CHECK(static_cast<int64_t>(ids.size()) <= context_, "a prompt needs {} tokens but model.context is {}",
+                    ids.size(), context_);
+        rows.push_back(std::move(ids));
+        images.push_back(Prompt::of(e).images);
+      }
+    size_t T = 0;
+    for (const auto& r : rows) T = std::max(T, r.size());
+    auto ids = torch::full({static_cast<int64_t>(rows.size()), static_cast<int64_t>(T)}, Tokenizer::kPad, torch::kInt64);
+    auto last = torch::empty({static_cast<int64_t>(rows.size())}, torch::kInt64);
+    for (size_t r = 0; r < rows.size(); ++r) {
+      std::copy(rows[r].begin(), rows[r].end(), ids[static_cast<int64_t>(r)].data_ptr<int64_t>());
+      last[static_cast<int64_t>(r)] = static_cast<int64_t>(rows[r].size()) - 1;
+    }
+    const auto scores = model->score(ids, last, image_batch(images));
+    const auto B = static_cast<int64_t>(picked.size());
+    // Bradley-Terry: -log sigmoid(r_chosen - r_rejected) = softplus(r_rejected - r_chosen).
+    auto loss = torch::softplus(scores.slice(0, B, 2 * B) - scores.slice(0, 0, B)).mean();
+    return {loss, loss.detach(), torch::zeros_like(loss)};
+  }
+
+ private:
+  const Tokenizer& tok_;
+  int64_t context_;
+  std::vector<std::pair<size_t, size_t>> pairs_;
+};
+
+}  // namespace
+
+std::unique_ptr<Objective> lm_objective(const config::Config& cfg, const Tokenizer& tok, const MetricSpace& metric,
+                                        const LossOptions& loss, const Task* task) {
+  return std::make_unique<LmObjective>(cfg, tok, metric, loss, task);
+}
+
+std::unique_ptr<Objective> preference_objective(const config::Config& cfg, const Tokenizer& tok,
+                                                std::vector<std::pair<size_t, size_t>> pairs) {
+  return std::make_unique<PreferenceObjective>(cfg, tok, std::move(pairs));
+}
+
+std::unique_ptr<Objective> make_objective(const config::Config& cfg, const Tokenizer& tok, const MetricSpace& metric,
+                                          const LossOptions& loss, const Task* task,
+                                          std::vector<std::pair<size_t, size_t>> pairs) {
+  const std::string kind = cfg.get_string("loss.kind");
+  if (is_lm_loss_kind(kind)) return lm_objective(cfg, tok, metric, loss, task);
+  if (task != nullptr) {
+    const auto offered = task->extra_loss_kinds();
+    DIST2_CHECK(std::find(offered.begin(), offered.end(), kind) != offered.end(),
+                "loss.kind={} is not offered by task '{}' (it trains {}{}{})", kind, task->name(),
+                fmt::join(lm_loss_kinds(), ", "), offered.empty() ? "" : ", ", fmt::join(offered, ", "));
+  }
+  if (kind == "binary") return preference_objective(cfg, tok, std::move(pairs));
+  throw Error(fmt::format("loss.kind={} has no training objective", kind));
+}
+
+}  // namespace dist2
