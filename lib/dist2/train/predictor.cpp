@@ -3,6 +3,7 @@
 #include <cmath>
 #include <map>
 
+#include "dist2/train/batch.h"
 #include "dist2/util/error.h"
 
 namespace dist2 {
@@ -13,51 +14,58 @@ GptPredictor::GptPredictor(Gpt model, const Tokenizer& tok, int64_t batch_size)
   vd_values_ = torch::tensor(tok.number_token_values(), torch::kFloat32);
 }
 
-std::vector<std::vector<size_t>> GptPredictor::length_batches(const std::vector<std::vector<int64_t>>& encoded) const {
-  std::map<size_t, std::vector<size_t>> by_len;
-  for (size_t i = 0; i < encoded.size(); ++i) by_len[encoded[i].size()].push_back(i);
-  std::vector<std::vector<size_t>> batches;
-  for (auto& [len, idx] : by_len)
-    for (size_t s = 0; s < idx.size(); s += static_cast<size_t>(batch_size_))
-      batches.emplace_back(idx.begin() + static_cast<std::ptrdiff_t>(s),
-                           idx.begin() + static_cast<std::ptrdiff_t>(std::min(idx.size(), s + static_cast<size_t>(batch_size_))));
-  return batches;
-}
-
-namespace {
-std::vector<std::vector<int64_t>> encode_prompts(const std::vector<std::string>& prompts, const Tokenizer& tok) {
-  std::vector<std::vector<int64_t>> out;
+std::vector<GptPredictor::Encoded> GptPredictor::encode_prompts(const std::vector<Prompt>& prompts) const {
+  std::vector<Encoded> out;
   for (const auto& p : prompts) {
-    std::vector<int64_t> ids{Tokenizer::kBos};
-    auto e = tok.encode_ids(p);
-    ids.insert(ids.end(), e.begin(), e.end());
-    out.push_back(std::move(ids));
+    Encoded e{{Tokenizer::kBos}, p.images};
+    const auto ids = tok_.encode_ids(p.text);
+    e.ids.insert(e.ids.end(), ids.begin(), ids.end());
+    out.push_back(std::move(e));
   }
   return out;
 }
 
-torch::Tensor stack_rows(const std::vector<std::vector<int64_t>>& enc, const std::vector<size_t>& rows) {
-  const auto T = static_cast<int64_t>(enc[rows[0]].size());
-  auto t = torch::empty({static_cast<int64_t>(rows.size()), T}, torch::kInt64);
+std::vector<std::vector<size_t>> GptPredictor::length_batches(const std::vector<Encoded>& encoded) const {
+  std::map<std::pair<size_t, size_t>, std::vector<size_t>> by_shape;
+  for (size_t i = 0; i < encoded.size(); ++i) by_shape[{encoded[i].ids.size(), encoded[i].images.size()}].push_back(i);
+  std::vector<std::vector<size_t>> batches;
+  const auto B = static_cast<size_t>(batch_size_);
+  for (auto& [shape, idx] : by_shape)
+    for (size_t s = 0; s < idx.size(); s += B)
+      batches.emplace_back(idx.begin() + static_cast<std::ptrdiff_t>(s),
+                           idx.begin() + static_cast<std::ptrdiff_t>(std::min(idx.size(), s + B)));
+  return batches;
+}
+
+namespace {
+// Rows of equal length as one tensor, and their images.
+torch::Tensor stack_ids(const std::vector<std::vector<int64_t>>& rows) {
+  auto t = torch::empty({static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())}, torch::kInt64);
   for (size_t r = 0; r < rows.size(); ++r)
-    std::copy(enc[rows[r]].begin(), enc[rows[r]].end(), t[static_cast<int64_t>(r)].data_ptr<int64_t>());
+    std::copy(rows[r].begin(), rows[r].end(), t[static_cast<int64_t>(r)].data_ptr<int64_t>());
   return t;
 }
 }  // namespace
 
-std::vector<Predictor::Generation> GptPredictor::generate(const std::vector<std::string>& prompts,
-                                                          int64_t max_new_tokens) {
+std::vector<Predictor::Generation> GptPredictor::decode(const std::vector<Prompt>& prompts, int64_t max_new_tokens,
+                                                        bool cached) {
   torch::NoGradGuard no_grad;
   model_->eval();
-  const auto enc = encode_prompts(prompts, tok_);
+  const auto enc = encode_prompts(prompts);
   const int64_t context = model_->options().context;
   std::vector<Generation> out(prompts.size());
   for (const auto& rows : length_batches(enc)) {
-    auto ids = stack_rows(enc, rows);
-    DIST2_CHECK(ids.size(1) < context, "a prompt of {} tokens leaves no room in model.context = {}", ids.size(1), context);
+    std::vector<std::vector<int64_t>> id_rows;
+    std::vector<std::vector<const Image*>> image_rows;
+    for (size_t r : rows) id_rows.push_back(enc[r].ids), image_rows.push_back(enc[r].images);
+    auto ids = stack_ids(id_rows);
+    const auto images = image_batch(image_rows);
+    int64_t length = ids.size(1);
+    DIST2_CHECK(length < context, "a prompt of {} tokens leaves no room in model.context = {}", length, context);
+    KvCache cache;
+    auto logits = model_->forward(ids, images, cached ? &cache : nullptr).select(1, length - 1);  // (b, V)
     std::vector<bool> done(rows.size(), false);
-    for (int64_t s = 0; s < max_new_tokens && ids.size(1) < context; ++s) {
-      auto logits = model_->forward(ids).select(1, ids.size(1) - 1);  // (b, V)
+    for (int64_t s = 0; s < max_new_tokens; ++s) {
       auto next = logits.argmax(1);
       auto q = torch::softmax(logits.index_select(1, vd_ids_), 1);
       auto expected = (q * vd_values_.unsqueeze(0)).sum(1);
@@ -76,22 +84,41 @@ std::vector<Predictor::Generation> GptPredictor::generate(const std::vector<std:
         g.expected.push_back(tok_.is_number_token(tok) ? static_cast<double>(exp_a[static_cast<int64_t>(r)]) : NAN);
         all_done = false;
       }
-      if (all_done) break;
-      ids = torch::cat({ids, next.unsqueeze(1)}, 1);
+      // Stop when every row ended, or when the next read would fill the context.
+      if (all_done || s + 1 >= max_new_tokens || length + 1 >= context) break;
+      ++length;
+      if (cached) {
+        logits = model_->forward(next.unsqueeze(1), {}, &cache).select(1, 0);
+      } else {
+        ids = torch::cat({ids, next.unsqueeze(1)}, 1);
+        logits = model_->forward(ids, images).select(1, length - 1);
+      }
     }
   }
   for (auto& g : out) g.text = tok_.decode(g.ids);
   return out;
 }
 
-std::vector<std::vector<double>> GptPredictor::next_number_probs(const std::vector<std::string>& prompts) {
+std::vector<Predictor::Generation> GptPredictor::generate(const std::vector<Prompt>& prompts, int64_t max_new_tokens) {
+  return decode(prompts, max_new_tokens, true);
+}
+
+std::vector<Predictor::Generation> GptPredictor::generate_uncached(const std::vector<Prompt>& prompts,
+                                                                   int64_t max_new_tokens) {
+  return decode(prompts, max_new_tokens, false);
+}
+
+std::vector<std::vector<double>> GptPredictor::next_number_probs(const std::vector<Prompt>& prompts) {
   torch::NoGradGuard no_grad;
   model_->eval();
-  const auto enc = encode_prompts(prompts, tok_);
+  const auto enc = encode_prompts(prompts);
   std::vector<std::vector<double>> out(prompts.size());
   for (const auto& rows : length_batches(enc)) {
-    auto ids = stack_rows(enc, rows);
-    auto logits = model_->forward(ids).select(1, ids.size(1) - 1);
+    std::vector<std::vector<int64_t>> id_rows;
+    std::vector<std::vector<const Image*>> image_rows;
+    for (size_t r : rows) id_rows.push_back(enc[r].ids), image_rows.push_back(enc[r].images);
+    auto ids = stack_ids(id_rows);
+    auto logits = model_->forward(ids, image_batch(image_rows)).select(1, ids.size(1) - 1);
     auto q = torch::softmax(logits.index_select(1, vd_ids_).to(torch::kFloat64), 1).contiguous();
     for (size_t r = 0; r < rows.size(); ++r) {
       const double* p = q[static_cast<int64_t>(r)].data_ptr<double>();
@@ -101,17 +128,56 @@ std::vector<std::vector<double>> GptPredictor::next_number_probs(const std::vect
   return out;
 }
 
-std::vector<double> GptPredictor::scalar_scores(const std::vector<std::string>& prompts) {
+std::vector<double> GptPredictor::scalar_scores(const std::vector<Prompt>& prompts) {
   if (!model_->has_scalar_head()) return Predictor::scalar_scores(prompts);
   torch::NoGradGuard no_grad;
   model_->eval();
-  const auto enc = encode_prompts(prompts, tok_);
+  const auto enc = encode_prompts(prompts);
   std::vector<double> out(prompts.size());
   for (const auto& rows : length_batches(enc)) {
-    auto ids = stack_rows(enc, rows);
+    std::vector<std::vector<int64_t>> id_rows;
+    std::vector<std::vector<const Image*>> image_rows;
+    for (size_t r : rows) id_rows.push_back(enc[r].ids), image_rows.push_back(enc[r].images);
+    auto ids = stack_ids(id_rows);
     auto last = torch::full({ids.size(0)}, ids.size(1) - 1, torch::kInt64);
-    auto s = model_->score(ids, last).to(torch::kFloat64).contiguous();
+    auto s = model_->score(ids, last, image_batch(image_rows)).to(torch::kFloat64).contiguous();
     for (size_t r = 0; r < rows.size(); ++r) out[rows[r]] = s[static_cast<int64_t>(r)].item<double>();
+  }
+  return out;
+}
+
+std::vector<double> GptPredictor::log_likelihoods(const std::vector<Prompt>& prompts,
+                                                  const std::vector<std::string>& continuations) {
+  DIST2_CHECK(prompts.size() == continuations.size(), "{} prompts for {} continuations", prompts.size(),
+              continuations.size());
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  // Each row is <bos> prompt continuation; rows batch by (prompt length, total length, images).
+  auto enc = encode_prompts(prompts);
+  std::vector<size_t> prompt_len(enc.size());
+  std::map<std::tuple<size_t, size_t, size_t>, std::vector<size_t>> by_shape;
+  for (size_t i = 0; i < enc.size(); ++i) {
+    prompt_len[i] = enc[i].ids.size();
+    const auto c = tok_.encode_ids(continuations[i]);
+    DIST2_CHECK(!c.empty(), "an empty continuation has no likelihood to rank");
+    enc[i].ids.insert(enc[i].ids.end(), c.begin(), c.end());
+    by_shape[{prompt_len[i], enc[i].ids.size(), enc[i].images.size()}].push_back(i);
+  }
+  std::vector<double> out(prompts.size());
+  for (const auto& [shape, idx] : by_shape) {
+    for (size_t s = 0; s < idx.size(); s += static_cast<size_t>(batch_size_)) {
+      const std::vector<size_t> rows(idx.begin() + static_cast<std::ptrdiff_t>(s),
+                                     idx.begin() + static_cast<std::ptrdiff_t>(std::min(idx.size(), s + static_cast<size_t>(batch_size_))));
+      std::vector<std::vector<int64_t>> id_rows;
+      std::vector<std::vector<const Image*>> image_rows;
+      for (size_t r : rows) id_rows.push_back(enc[r].ids), image_rows.push_back(enc[r].images);
+      auto ids = stack_ids(id_rows);
+      const auto P = static_cast<int64_t>(std::get<0>(shape)), T = ids.size(1);
+      // Position t predicts token t + 1: the continuation's tokens P..T-1 from positions P-1..T-2.
+      auto logp = torch::log_softmax(model_->forward(ids.slice(1, 0, T - 1), image_batch(image_rows)).to(torch::kFloat64), -1);
+      auto picked = logp.slice(1, P - 1, T - 1).gather(2, ids.slice(1, P, T).unsqueeze(2)).squeeze(2).sum(1).contiguous();
+      for (size_t r = 0; r < rows.size(); ++r) out[rows[r]] = picked[static_cast<int64_t>(r)].item<double>();
+    }
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // A trained Gpt as the Predictor a task evaluates: batched greedy decoding with
-// the expected value over V_d at every step, and q over V_d after a prompt.
+// a KV cache and the expected value over V_d at every step, q over V_d after a
+// prompt, scalar-head scores, and teacher-forced log-likelihoods.
 #include "dist2/loss/metric.h"
 #include "dist2/model/gpt.h"
 #include "dist2/tasks/task.h"
@@ -10,14 +11,30 @@ namespace dist2 {
 class GptPredictor : public Predictor {
  public:
   GptPredictor(Gpt model, const Tokenizer& tok, int64_t batch_size);
-  std::vector<Generation> generate(const std::vector<std::string>& prompts, int64_t max_new_tokens) override;
-  std::vector<std::vector<double>> next_number_probs(const std::vector<std::string>& prompts) override;
+  using Predictor::generate;
+  using Predictor::next_number_probs;
+  using Predictor::scalar_scores;
+  std::vector<Generation> generate(const std::vector<Prompt>& prompts, int64_t max_new_tokens) override;
+  std::vector<std::vector<double>> next_number_probs(const std::vector<Prompt>& prompts) override;
   const Tokenizer& tokenizer() const override { return tok_; }
-  std::vector<double> scalar_scores(const std::vector<std::string>& prompts) override;
+  std::vector<double> scalar_scores(const std::vector<Prompt>& prompts) override;
+  bool has_scalar_head() const override { return model_->has_scalar_head(); }
+  std::vector<double> log_likelihoods(const std::vector<Prompt>& prompts,
+                                      const std::vector<std::string>& continuations) override;
+
+  // Greedy decoding without the KV cache (each step reads the whole prefix
+  // again): the reference the cached decoding is tested against.
+  std::vector<Generation> generate_uncached(const std::vector<Prompt>& prompts, int64_t max_new_tokens);
 
  private:
-  // Prompts grouped by token length, in batches: indices into the caller's list.
-  std::vector<std::vector<size_t>> length_batches(const std::vector<std::vector<int64_t>>& encoded) const;
+  struct Encoded {
+    std::vector<int64_t> ids;
+    std::vector<const Image*> images;
+  };
+  std::vector<Encoded> encode_prompts(const std::vector<Prompt>& prompts) const;
+  // Prompts grouped by token length and image count, in batches: indices into the caller's list.
+  std::vector<std::vector<size_t>> length_batches(const std::vector<Encoded>& encoded) const;
+  std::vector<Generation> decode(const std::vector<Prompt>& prompts, int64_t max_new_tokens, bool cached);
   Gpt model_;
   const Tokenizer& tok_;
   int64_t batch_size_;
