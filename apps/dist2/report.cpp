@@ -11,6 +11,9 @@
 
 #include "commands.h"
 #include "common.h"
+#include "dist2/image/image_file.h"
+#include "dist2/report/box_samples.h"
+#include "dist2/report/examples.h"
 #include "dist2/report/layouts.h"
 #include "dist2/report/render.h"
 #include "dist2/report/samples.h"
@@ -24,6 +27,7 @@ namespace dist2::cli {
 namespace {
 
 const std::string kSamplesReport = "figure7";
+const std::string kBoxSamplesReport = "grounding-samples";
 
 struct ReportOptions {
   std::string name;
@@ -71,9 +75,73 @@ void write_samples(const ReportOptions& o, const std::vector<report::RunRecord>&
   fmt::print("wrote {}\n", path);
 }
 
+// Each run's per-example scores (its "examples" artifact), by run id.
+std::map<std::string, std::vector<report::ExampleRow>> run_examples(const ReportOptions& o,
+                                                                    const std::vector<report::RunRecord>& runs) {
+  store::Store st(store_dir(o.store));
+  std::map<std::string, std::vector<report::ExampleRow>> out;
+  for (const auto& r : runs)
+    for (const auto& a : st.artifacts(r.id))
+      if (a.kind == "examples" && std::filesystem::exists(a.path))
+        out[r.id] = report::parse_examples_csv(read_file(a.path), a.path);
+  return out;
+}
+
+// Table 13: the IoU of sft and dist on the test examples both get wrong, per seed.
+void add_shared_failures(const ReportOptions& o, std::vector<report::RunRecord>& runs) {
+  const auto examples = run_examples(o, runs);
+  const report::Layout& l = report::find_layout("table13");
+  auto with_common = [&](report::RowSpec row) {
+    row.filter.insert(row.filter.begin(), l.common.begin(), l.common.end());
+    return row;
+  };
+  const auto sft = with_common(l.rows.at(0)), dist = with_common(l.rows.at(1));
+  for (const std::string group : {"ref.testA", ""})
+    report::add_shared_failure_metrics(runs, examples, sft, dist, {}, group, 0.5, "shared_failures");
+}
+
+// Grounding samples: one seed's sft and dist predictions drawn on test scenes.
+void write_box_samples(const ReportOptions& o, const std::vector<report::RunRecord>& runs,
+                       const report::ReportContext& ctx) {
+  DIST2_CHECK(!o.out.empty(), "{} writes PNG pictures: give --out DIR", o.name);
+  store::Store st(store_dir(o.store));
+  const report::Layout& table1 = report::find_layout("table1");
+  std::vector<report::BoxRun> box_runs;
+  std::vector<Image> images;
+  const report::RunRecord* anchor = nullptr;
+  for (const char* label : {"sft", "dist"}) {
+    for (auto row : table1.rows) {
+      if (row.label != label) continue;
+      row.filter.insert(row.filter.begin(), table1.common.begin(), table1.common.end());
+      // The sft run of the lowest seed, then the dist run that pairs with it.
+      if (anchor) row.filter.push_back({"seed", anchor->params.at("seed")}),
+          row.filter.push_back({"task.n_train", anchor->params.at("task.n_train")});
+      const report::RunRecord* run = report::lowest_seed_run(runs, row);
+      if (!run) continue;
+      if (!anchor) anchor = run;
+      report::BoxRun br{label, run->id, {}};
+      for (const auto& a : st.artifacts(run->id)) {
+        if (a.kind == "examples" && std::filesystem::exists(a.path))
+          br.examples = report::parse_examples_csv(read_file(a.path), a.path);
+        if (a.kind == "dataset" && images.empty() && std::filesystem::exists(a.path + "/test.images"))
+          images = read_image_file(a.path + "/test.images");
+      }
+      if (!br.examples.empty()) box_runs.push_back(std::move(br));
+    }
+  }
+  std::vector<std::string> groups;
+  for (const auto& m : table1.metrics)
+    if (m.key.size() > 6 && m.key.compare(m.key.size() - 6, 6, ".acc50") == 0) groups.push_back(m.key.substr(0, m.key.size() - 6));
+  if (images.empty()) box_runs.clear();
+  const std::string md = report::write_box_samples(box_runs, images, groups, ctx, o.out, o.name);
+  const std::string path = (std::filesystem::path(o.out) / (o.name + ".md")).string();
+  write_file_atomic(path, md);
+  fmt::print("wrote {}\n", path);
+}
+
 void run_report(const ReportOptions& o, const std::string& command) {
-  const bool samples = o.name == kSamplesReport;
-  if (!samples) report::find_layout(o.name);  // a typo fails here, naming the valid reports
+  const bool samples = o.name == kSamplesReport, box_samples = o.name == kBoxSamplesReport;
+  if (!samples && !box_samples) report::find_layout(o.name);  // a typo fails here, naming the valid reports
   std::string dir = o.experiments_dir;
   if (dir.empty())  // run from the checkout, or from anywhere with the build's source tree
     dir = std::filesystem::is_directory("experiments") ? "experiments" : std::string(DIST2_SOURCE_DIR) + "/experiments";
@@ -109,6 +177,8 @@ void run_report(const ReportOptions& o, const std::string& command) {
     ctx.pins[p.substr(0, eq)] = p.substr(eq + 1);
   }
   if (samples) return write_samples(o, runs, ctx);
+  if (box_samples) return write_box_samples(o, runs, ctx);
+  if (o.name == "table13") add_shared_failures(o, runs);
   const auto format = report::parse_format(o.format);
   if (o.out.empty()) {
     fmt::print("{}", report::render(report::find_layout(o.name), runs, format, ctx));
@@ -124,7 +194,10 @@ void setup_report(CLI::App& app) {
   auto* cmd = app.add_subcommand("report", "Regenerate a paper table or figure from the store, our numbers beside the paper's");
   std::string names;
   for (const auto& n : report::layout_names()) names += (names.empty() ? "" : ", ") + n;
-  cmd->add_option("name", o->name, "Report: " + names + ", " + kSamplesReport + " (samples, md)")->required();
+  cmd->add_option("name", o->name,
+                  "Report: " + names + ", " + kSamplesReport + " (samples, md), " + kBoxSamplesReport +
+                      " (PNG pictures and md; needs --out)")
+      ->required();
   cmd->add_option("--experiment", o->experiments, "Experiment file(s) whose trials feed it (default: those in "
                                                   "experiments/ that name the report)");
   cmd->add_option("--experiments-dir", o->experiments_dir,

@@ -236,8 +236,7 @@ Layout table7() {
   l.paper = {"table7_top"};
   l.notes = {"Our pretraining task (exact-match accuracy on the backbone's own pretraining data) stands "
              "in for the paper's MMLU; the backbone has no reward accuracy, so that cell shows a dash.",
-             "The paper's Table 7 bottom (visual grounding on RefCOCO, RealWorldQA) belongs to the "
-             "visual-grounding task and is not shown here."};
+             "The paper's Table 7 bottom (visual grounding on RefCOCO, RealWorldQA) is report table7_grounding."};
   return l;
 }
 
@@ -280,9 +279,109 @@ Layout table8() {
   return l;
 }
 
+// ---- visual grounding (paper section 3.2, Table 1; appendix F, Table 13; appendix
+// C.2, Table 7 bottom). Box accuracies (IoU >= 0.5) are stored as fractions. ----
+
+const ParamFilter kGrounding = {{"task.name", "grounding"}};
+
+ParamFilter grounding_full_dist() {
+  return {{"loss.kind", "dist"}, {"loss.alpha", "0.1", true}, {"loss.metric", "sq", true},
+          {"loss.place_weighting", "true", true}};
+}
+
+std::vector<RowSpec> grounding_rows() {
+  return {{"sft", {{"loss.kind", "sft"}}}, {"vocab", {{"loss.kind", "vocab"}}}, {"dist", grounding_full_dist()}};
+}
+
+std::vector<MetricSpec> grounding_columns() {
+  return {percent("ref.val.acc50", "ref val"),   percent("ref.testA.acc50", "ref testA"),
+          percent("ref.testB.acc50", "ref testB"), percent("ref+.val.acc50", "ref+ val"),
+          percent("ref+.testA.acc50", "ref+ testA"), percent("ref+.testB.acc50", "ref+ testB"),
+          percent("refg.val.acc50", "refg val"), percent("refg.test.acc50", "refg test"),
+          percent("mean_iou", "mean IoU (%)")};
+}
+
+std::vector<ReferenceSpec> grounding_references() {
+  return {{"ref.random_item", "reference: a random item of the scene", "ref: random item"},
+          {"ref.largest", "reference: the largest item of the scene", "ref: largest item"},
+          {"ref.mean_box", "reference: the mean training box", "ref: mean box"}};
+}
+
+const char* const kGroundingColumns =
+    "Our columns are scenes of 2-4 Fashion-MNIST items with generated referring expressions standing in "
+    "for RefCOCO (ref: testA the class alone names the item, testB a location word is needed, val a mix), "
+    "RefCOCO+ (ref+: no location words; a relation or a size) and RefCOCOg (refg: two cues). Test scenes "
+    "use Fashion-MNIST test items only. Our numbers and the paper's are not on the same data.";
+
+Layout table1() {
+  Layout l;
+  l.name = "table1";
+  l.title = "Table 1: visual grounding, accuracy (IoU >= 0.5) per column group";
+  l.common = kGrounding;
+  l.rows = grounding_rows();
+  l.column_key = "task.n_train";
+  l.column_label = "n_train";
+  l.metrics = grounding_columns();
+  l.references = grounding_references();
+  l.diagnostics = {{"parse_failure_rate", "parse-failure rate"}};
+  l.baseline = "sft";
+  l.paired = PairedDisplay::LineBelow;
+  l.paper = {"table1"};
+  l.notes = {kGroundingColumns,
+             "Our column axis is task.n_train (training examples of the scaled replication); the paper fine-tunes "
+             "on 127K RefCOCO/+/g examples. The paper's pretrained-detector rows are printed as the paper has them."};
+  return l;
+}
+
+// Appendix F, Table 13: the mean IoU of each model on the ref.testA examples that
+// both sft and dist (same seed and training set) get wrong. The report computes
+// "shared_failures.ref.testA.score" from the runs' per-example IoUs.
+Layout table13() {
+  Layout l;
+  l.name = "table13";
+  l.title = "Table 13: mean IoU on the examples both sft and dist get wrong (ref testA, IoU < 0.5)";
+  l.common = kGrounding;
+  l.rows = {{"sft", {{"loss.kind", "sft"}}}, {"dist", grounding_full_dist()}};
+  l.pins = {"task.n_train"};
+  l.metrics = {percent("shared_failures.ref.testA.score", "IoU on shared failures, ref testA (%)"),
+               percent("shared_failures.all.score", "IoU on shared failures, all groups (%)")};
+  l.diagnostics = {{"shared_failures.ref.testA.n", "shared failures in ref testA (examples)", 1, 0},
+                   {"shared_failures.all.n", "shared failures in all groups (examples)", 1, 0}};
+  l.baseline = "sft";
+  l.paired = PairedDisplay::Columns;
+  l.paper = {"table13"};
+  l.notes = {kGroundingColumns,
+             "Each seed's sft and dist runs are paired example by example: a shared failure is a test example "
+             "both predict with IoU < 0.5 (a parse failure counts as IoU 0)."};
+  return l;
+}
+
+// Appendix C.2, Table 7 (bottom): does grounding fine-tuning cost the backbone its
+// pretraining task (questions about scenes, ranked by likelihood)?
+Layout table7_grounding() {
+  Layout l;
+  l.name = "table7_grounding";
+  l.title = "Table 7 (bottom): catastrophic forgetting after visual-grounding fine-tuning";
+  l.common = kGrounding;
+  l.rows = {{"sft", {{"loss.kind", "sft"}}}, {"dist", grounding_full_dist()}};
+  l.pins = {"task.n_train", "backbone.pretrain_steps"};
+  l.metrics = {percent("acc50", "grounding accuracy, all groups (%)"),
+               percent("pretrain.accuracy", "scene-question accuracy (%)")};
+  l.references = {{"backbone", "backbone before fine-tuning", "backbone"}};
+  l.baseline = "sft";
+  l.paired = PairedDisplay::Columns;
+  l.paper = {"table7_bottom"};
+  l.notes = {"Our pretraining task (held-out questions about scenes of Fashion-MNIST test items: what is at a "
+             "corner, how many shoes or items, is there a <class>, what is the biggest item; each scored by "
+             "ranking its candidate answers by likelihood, as MMLU is) stands in for RealWorldQA; the backbone "
+             "has no grounding accuracy, so that cell shows a dash."};
+  return l;
+}
+
 const std::vector<Layout>& all_layouts() {
   static const std::vector<Layout> layouts = {table11(), figure3(), table5(), table3(), table6(),
-                                                 table7(), table8(), table12()};
+                                                 table7(), table8(), table12(), table1(), table13(),
+                                                 table7_grounding()};
   return layouts;
 }
 

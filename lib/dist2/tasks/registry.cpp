@@ -1,4 +1,5 @@
 // The task registry: every adapter the pipeline can run, by name.
+#include "dist2/tasks/grounding.h"
 #include "dist2/tasks/regression.h"
 #include "dist2/tasks/reward.h"
 #include "dist2/tasks/task.h"
@@ -7,9 +8,10 @@
 
 namespace dist2 {
 
-std::vector<std::string> task_names() { return {"regression", "reward", "text"}; }
+std::vector<std::string> task_names() { return {"grounding", "regression", "reward", "text"}; }
 
 std::unique_ptr<Task> make_task(const std::string& name) {
+  if (name == "grounding") return std::make_unique<GroundingTask>();
   if (name == "regression") return std::make_unique<RegressionTask>();
   if (name == "reward") return std::make_unique<RewardTask>();
   if (name == "text") return std::make_unique<TextTask>();
