@@ -196,29 +196,32 @@ std::map<std::string, double> GroundingTask::reference_metrics(const config::Con
   return m;
 }
 
-std::vector<Example> GroundingTask::pretraining_examples(const config::Config& cfg) const {
+namespace {
+// The first n questions of a split ("train": pretraining, "test": held out), in
+// the form the backbone reads them: "Q:<question> A:" then the answer.
+std::vector<grounding::QuestionExample> questions(const config::Config& cfg, const std::string& split, int64_t n) {
   const auto opt = scene_options(cfg);
-  const FashionMnist& items = items_for(cfg, "train");
+  const FashionMnist& items = items_for(cfg, split);
   const auto seed = static_cast<uint64_t>(cfg.get_int("backbone.seed"));
+  std::vector<grounding::QuestionExample> out;
+  for (int64_t i = 0; i < n; ++i) out.push_back(grounding::make_question_example(items, split, seed, i, opt));
+  return out;
+}
+
+std::string question_prompt(const grounding::Question& q) { return kQuestionPrefix + q.text + kAnswerPrefix; }
+}  // namespace
+
+std::vector<Example> GroundingTask::pretraining_examples(const config::Config& cfg) const {
   std::vector<Example> out;
-  for (int64_t i = 0; i < cfg.get_int("task.pretrain_questions"); ++i) {
-    auto q = grounding::make_question_example(items, "train", seed, i, opt);
-    out.push_back({kQuestionPrefix + q.question.text + kAnswerPrefix, q.question.answer, {}, q.question.kind,
-                   {std::move(q.scene.image)}});
-  }
+  for (auto& q : questions(cfg, "train", cfg.get_int("task.pretrain_questions")))
+    out.push_back({question_prompt(q.question), q.question.answer, {}, q.question.kind, {std::move(q.scene.image)}});
   return out;
 }
 
 std::vector<KnowledgeItem> GroundingTask::knowledge_questions(const config::Config& cfg) const {
-  const auto opt = scene_options(cfg);
-  const FashionMnist& items = items_for(cfg, "test");
-  const auto seed = static_cast<uint64_t>(cfg.get_int("backbone.seed"));
   std::vector<KnowledgeItem> out;
-  for (int64_t i = 0; i < cfg.get_int("task.n_questions"); ++i) {
-    auto q = grounding::make_question_example(items, "test", seed, i, opt);
-    out.push_back({kQuestionPrefix + q.question.text + kAnswerPrefix, q.question.answer, q.question.candidates,
-                   {std::move(q.scene.image)}});
-  }
+  for (auto& q : questions(cfg, "test", cfg.get_int("task.n_questions")))
+    out.push_back({question_prompt(q.question), q.question.answer, q.question.candidates, {std::move(q.scene.image)}});
   return out;
 }
 
