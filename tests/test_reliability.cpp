@@ -3,6 +3,7 @@
 // dataset files, non-finite losses, and bad input at the command line. Everything
 // goes through the built executable; checks read the store with the sqlite3 C API
 // (or a Store where marking stale runs is the point).
+#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -351,6 +352,116 @@ TEST_CASE("reliability: a resumed run's rows after the checkpoint are dropped, n
   REQUIRE(st.metrics(other, "train").size() == 10);  // another run: untouched
   REQUIRE(st.drop_metrics_after(run, "train", 5) == 0);
   REQUIRE_THROWS_WITH(st.drop_metrics_after("nosuchrun", "train", 0), Contains("no run 'nosuchrun'"));
+}
+
+// ---- temporary files of writes cut short ----
+
+namespace {
+
+// A pid that no process has: a child that exited and was reaped.
+pid_t dead_pid() {
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) _exit(0);
+  REQUIRE(wait_exit(child) == 0);
+  REQUIRE(kill(child, 0) == -1);
+  return child;
+}
+
+void write_bytes(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  REQUIRE(out.good());
+}
+
+// What `dist2 train --resume RUN` does up to the middle of a checkpoint write, in
+// a child process killed there with SIGKILL: reopens the run (its pid is now the
+// child's), writes part of the checkpoint under the temporary name
+// write_file_atomic uses, dies. Returns that name.
+std::string killed_mid_checkpoint(const std::string& store, const std::string& run) {
+  int names[2];
+  REQUIRE(pipe(names) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    close(names[0]);
+    try {
+      store::Store st(store);
+      st.reopen_run(run);
+      const std::string tmp = temporary_path(st.run_dir(run) + "/checkpoint.pt", getpid());
+      const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd < 0 || ::write(fd, "half a checkpo", 14) != 14) _exit(2);
+      if (::write(names[1], tmp.data(), tmp.size()) != static_cast<ssize_t>(tmp.size())) _exit(3);
+      close(names[1]);
+      raise(SIGKILL);
+    } catch (...) {
+    }
+    _exit(1);
+  }
+  close(names[1]);
+  std::string tmp;
+  char buf[256];
+  for (ssize_t n; (n = read(names[0], buf, sizeof buf)) > 0;) tmp.append(buf, static_cast<size_t>(n));
+  close(names[0]);
+  REQUIRE(wait_exit(child) == 128 + SIGKILL);
+  REQUIRE(std::filesystem::exists(tmp));
+  return tmp;
+}
+
+}  // namespace
+
+TEST_CASE("reliability: a write cut short by SIGKILL leaves a temporary file, removed at the next open or resume",
+          "[reliability]") {
+  TempDir dir;
+  const std::string store = dir.sub("store");
+  std::string run, run_dir;
+  {
+    store::Store st(store);
+    run = st.create_run("e", "regression", "smoke", "seed: 1\n", "0123456789abcdef", {});
+    run_dir = st.run_dir(run);
+  }
+  const std::string ckpt = run_dir + "/checkpoint.pt";
+  write_bytes(ckpt, "an older checkpoint");
+  const std::string killed = killed_mid_checkpoint(store, run);
+  REQUIRE(statuses(store) == std::multiset<std::string>{"running"});
+
+  // Beside it: a live writer's file (this process is writing the checkpoint too);
+  // files from another host, whose pid means nothing here, one just written and one
+  // untouched for two hours; a name without a host (an older build), fresh; and
+  // files that are not temporary names.
+  const pid_t gone = dead_pid();
+  const std::string live = temporary_path(ckpt, getpid());
+  const std::string remote_fresh = fmt::format("{}.tmp.another-host.{}.17", ckpt, gone);
+  const std::string remote_old = fmt::format("{}.tmp.another-host.{}.18", ckpt, gone);
+  const std::string hostless = fmt::format("{}.tmp.{}.19", ckpt, gone);
+  const std::string others[] = {run_dir + "/notes.tmp", run_dir + "/samples.md.tmp.draft", ckpt + ".checksum"};
+  for (const auto& f : {live, remote_fresh, remote_old, hostless}) write_bytes(f, "part");
+  for (const auto& f : others) write_bytes(f, "not temporary");
+  std::filesystem::last_write_time(remote_old,
+                                   std::filesystem::file_time_type::clock::now() - std::chrono::hours(2));
+
+  SECTION("the next open marks the run interrupted and removes what dead writers left") {
+    store::Store st(store);
+    CHECK(st.run(run).status == "interrupted");
+    CHECK_FALSE(std::filesystem::exists(killed));
+    CHECK_FALSE(std::filesystem::exists(remote_old));
+    CHECK(std::filesystem::exists(live));          // its writer is alive
+    CHECK(std::filesystem::exists(remote_fresh));  // its writer may be alive on its host
+    CHECK(std::filesystem::exists(hostless));      // the same: fresh, and nothing says where it was written
+    for (const auto& f : others) CHECK(std::filesystem::exists(f));
+    CHECK(read_file(ckpt) == "an older checkpoint");
+  }
+  SECTION("a resume removes what a writer killed since the store was opened left") {
+    store::Store st(store);  // opened before the second kill: this open cannot have seen its file
+    REQUIRE(st.mark_stale_runs() == 0);
+    const std::string killed_again = killed_mid_checkpoint(store, run);
+    REQUIRE(st.mark_stale_runs() == 1);
+    st.reopen_run(run);
+    CHECK_FALSE(std::filesystem::exists(killed_again));
+    CHECK(std::filesystem::exists(live));
+    CHECK(std::filesystem::exists(remote_fresh));
+    CHECK(read_file(ckpt) == "an older checkpoint");
+  }
 }
 
 TEST_CASE("reliability: SIGTERM and SIGINT stop a run cleanly: checkpoint, interrupted, exit 130", "[reliability]") {

@@ -22,6 +22,7 @@
 #include "dist2/store/schema.h"
 #include "dist2/store/sqlite.h"
 #include "dist2/util/error.h"
+#include "dist2/util/files.h"
 
 namespace dist2::store {
 
@@ -209,6 +210,27 @@ struct Store::Impl {
     if (version < schema::latest_version()) write("migrate schema", [&] { schema::migrate(db); });
   }
 
+  // DIR/runs/<id>, where the run's checkpoints and artifacts go (not created here).
+  std::string run_path(const std::string& id) const { return (fs::path(dir) / "runs" / id).string(); }
+
+  // A writer killed mid-write (a checkpoint being replaced) leaves its temporary
+  // file in the run's folder. Those of the runs that stopped (interrupted, which
+  // includes the ones mark_stale_runs just marked, or failed) are removed when
+  // their writer is surely gone (remove_stale_temporary_files: a dead pid on this
+  // host, else untouched for kRemoteStaleAfter); a live writer's stays. Only
+  // stopped runs are looked at (a running run's writer is alive, or its run is
+  // marked stopped first), so an open costs nothing per finished run.
+  void remove_abandoned_temporary_files() {
+    std::vector<std::string> stopped;
+    read("find stopped runs", [&] {
+      stopped.clear();
+      auto q = db.prepare("SELECT id FROM runs WHERE status IN ('interrupted', 'failed')", "find stopped runs");
+      while (q.step()) stopped.push_back(q.text(0));
+    });
+    for (const auto& id : stopped)
+      if (is_safe_run_id(id)) remove_stale_temporary_files(run_path(id), kRemoteStaleAfter);
+  }
+
   [[noreturn]] void no_run(const std::string& id) const {
     throw Error(fmt::format("no run '{}' in store {}", id, dir));
   }
@@ -309,6 +331,7 @@ Store::Store(const std::string& dir) {
   impl_->configure();
   impl_->migrate();
   mark_stale_runs();
+  impl_->remove_abandoned_temporary_files();
 }
 
 Store::~Store() = default;
@@ -448,6 +471,9 @@ void Store::reopen_run(const std::string& run) {
     impl_->upsert_tag(run, "resumed_at", now);
     if (before->commit != source_commit()) impl_->upsert_tag(run, "resumed_commit", source_commit());
   });
+  // What a killed writer of this run left (also done at open; here for a Store
+  // opened before that writer died).
+  if (is_safe_run_id(run)) remove_stale_temporary_files(impl_->run_path(run), kRemoteStaleAfter);
 }
 
 int64_t Store::drop_metrics_after(const std::string& run, const std::string& split, int64_t step) {

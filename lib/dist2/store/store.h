@@ -71,8 +71,9 @@ class Store {
   static bool exists(const std::string& dir);  // DIR/runs.db is there
   static int latest_schema_version();     // the schema version this build writes
 
-  // Creates DIR and DIR/runs.db when missing, applies migrations, and marks runs
-  // whose process died as interrupted (mark_stale_runs).
+  // Creates DIR and DIR/runs.db when missing, applies migrations, marks runs
+  // whose process died as interrupted (mark_stale_runs), and removes the temporary
+  // files that writers killed mid-write left in the folders of stopped runs.
   explicit Store(const std::string& dir);
   ~Store();
   Store(Store&&) noexcept;
@@ -98,7 +99,8 @@ class Store {
   // status: finished, failed or interrupted; sets ended_at; error is kept when not empty.
   void finish_run(const std::string& run, const std::string& status, const std::string& error = "");
   // For resume: status back to running with this process's pid and host; ended_at
-  // and error cleared. Params, config and started_at stay as they were.
+  // and error cleared. Params, config and started_at stay as they were. Temporary
+  // files a killed writer left in the run's folder are removed.
   void reopen_run(const std::string& run);
   // For resume: deletes the run's `split` rows logged after `step` (the resumed
   // run logs those steps again, so a crash never leaves a step counted twice).
