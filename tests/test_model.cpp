@@ -233,6 +233,6 @@ TEST_CASE("batches carry the examples' images; mixed image counts are refused", 
   const auto batch = make_batch({&a, &b}, tok, metric, opt, rng);
   REQUIRE(batch.images.sizes() == torch::IntArrayRef({2, 1, 1, 8, 8}));
   REQUIRE(batch.images[1][0][0][3][5].item<float>() == b.images[0].at(0, 3, 5));
-  Example none{"z", "4", {}, ""};
+  Example none{"z", "4", {}, "", {}};
   REQUIRE_THROWS_WITH(make_batch({&a, &none}, tok, metric, opt, rng), Catch::Contains("examples of a batch have 1 and 0 images"));
 }

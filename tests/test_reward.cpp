@@ -228,8 +228,8 @@ TEST_CASE("expected-score decoding: digit pairs under digits, one token under ch
 TEST_CASE("pairwise accuracy: per source, per subset, average of subsets; ties and NaN count 1/2", "[reward]") {
   std::vector<Example> pairs;
   auto add = [&](const std::string& source) {
-    pairs.push_back({"c", "", {}, source});
-    pairs.push_back({"r", "", {}, source});
+    pairs.push_back({"c", "", {}, source, {}});
+    pairs.push_back({"r", "", {}, source, {}});
   };
   add("chat.on_topic"), add("chat.length"), add("safety.should_refuse"), add("safety.should_refuse");
   const std::vector<double> rewards = {5, 1, 2, 2, 1, 3, NAN, 4};
@@ -273,8 +273,8 @@ TEST_CASE("binary head: Bradley-Terry on pairs learns a marker; padding does not
     return s;
   };
   for (size_t i = 0; i < 64; ++i) {
-    train.push_back({noise() + "y", "", {}, ""});
-    train.push_back({noise() + "n" + (i % 2 ? "q" : ""), "", {}, ""});  // different lengths: padding in a batch
+    train.push_back({noise() + "y", "", {}, "", {}});
+    train.push_back({noise() + "n" + (i % 2 ? "q" : ""), "", {}, "", {}});  // different lengths: padding in a batch
     pairs.emplace_back(2 * i, 2 * i + 1);
   }
   const Tokenizer tok(NumberSplit::digits);

@@ -73,7 +73,7 @@ TEST_CASE("a run resumed from a checkpoint continues with identical losses", "[t
 TEST_CASE("batches supervise the completion and mark its number tokens", "[train]") {
   Tokenizer tok(NumberSplit::digits);
   auto metric = MetricSpace::scalar(tok.number_token_ids(), tok.number_token_values());
-  Example ex{"ab,", "0.25", {}, ""};
+  Example ex{"ab,", "0.25", {}, "", {}};
   BatchOptions opt;
   opt.place_weighting = true;
   std::mt19937_64 rng(1);
