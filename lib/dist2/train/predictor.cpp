@@ -38,12 +38,22 @@ std::vector<std::vector<size_t>> GptPredictor::length_batches(const std::vector<
 }
 
 namespace {
-// Rows of equal length as one tensor, and their images.
-torch::Tensor stack_ids(const std::vector<std::vector<int64_t>>& rows) {
-  auto t = torch::empty({static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())}, torch::kInt64);
-  for (size_t r = 0; r < rows.size(); ++r)
-    std::copy(rows[r].begin(), rows[r].end(), t[static_cast<int64_t>(r)].data_ptr<int64_t>());
-  return t;
+struct RowBatch {
+  torch::Tensor ids, images;  // (b, T) int64; (b, N, C, H, W) or undefined
+};
+
+// The encoded prompts `rows` (all of one length and image count) as one batch.
+template <typename Encoded>
+RowBatch stack_rows(const std::vector<Encoded>& enc, const std::vector<size_t>& rows) {
+  const auto T = static_cast<int64_t>(enc[rows[0]].ids.size());
+  RowBatch b{torch::empty({static_cast<int64_t>(rows.size()), T}, torch::kInt64), {}};
+  std::vector<std::vector<const Image*>> images;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::copy(enc[rows[r]].ids.begin(), enc[rows[r]].ids.end(), b.ids[static_cast<int64_t>(r)].data_ptr<int64_t>());
+    images.push_back(enc[rows[r]].images);
+  }
+  b.images = image_batch(images);
+  return b;
 }
 }  // namespace
 
@@ -55,11 +65,7 @@ std::vector<Predictor::Generation> GptPredictor::decode(const std::vector<Prompt
   const int64_t context = model_->options().context;
   std::vector<Generation> out(prompts.size());
   for (const auto& rows : length_batches(enc)) {
-    std::vector<std::vector<int64_t>> id_rows;
-    std::vector<std::vector<const Image*>> image_rows;
-    for (size_t r : rows) id_rows.push_back(enc[r].ids), image_rows.push_back(enc[r].images);
-    auto ids = stack_ids(id_rows);
-    const auto images = image_batch(image_rows);
+    auto [ids, images] = stack_rows(enc, rows);
     int64_t length = ids.size(1);
     DIST2_CHECK(length < context, "a prompt of {} tokens leaves no room in model.context = {}", length, context);
     KvCache cache;
@@ -114,11 +120,8 @@ std::vector<std::vector<double>> GptPredictor::next_number_probs(const std::vect
   const auto enc = encode_prompts(prompts);
   std::vector<std::vector<double>> out(prompts.size());
   for (const auto& rows : length_batches(enc)) {
-    std::vector<std::vector<int64_t>> id_rows;
-    std::vector<std::vector<const Image*>> image_rows;
-    for (size_t r : rows) id_rows.push_back(enc[r].ids), image_rows.push_back(enc[r].images);
-    auto ids = stack_ids(id_rows);
-    auto logits = model_->forward(ids, image_batch(image_rows)).select(1, ids.size(1) - 1);
+    const auto [ids, images] = stack_rows(enc, rows);
+    auto logits = model_->forward(ids, images).select(1, ids.size(1) - 1);
     auto q = torch::softmax(logits.index_select(1, vd_ids_).to(torch::kFloat64), 1).contiguous();
     for (size_t r = 0; r < rows.size(); ++r) {
       const double* p = q[static_cast<int64_t>(r)].data_ptr<double>();
@@ -135,12 +138,9 @@ std::vector<double> GptPredictor::scalar_scores(const std::vector<Prompt>& promp
   const auto enc = encode_prompts(prompts);
   std::vector<double> out(prompts.size());
   for (const auto& rows : length_batches(enc)) {
-    std::vector<std::vector<int64_t>> id_rows;
-    std::vector<std::vector<const Image*>> image_rows;
-    for (size_t r : rows) id_rows.push_back(enc[r].ids), image_rows.push_back(enc[r].images);
-    auto ids = stack_ids(id_rows);
+    const auto [ids, images] = stack_rows(enc, rows);
     auto last = torch::full({ids.size(0)}, ids.size(1) - 1, torch::kInt64);
-    auto s = model_->score(ids, last, image_batch(image_rows)).to(torch::kFloat64).contiguous();
+    auto s = model_->score(ids, last, images).to(torch::kFloat64).contiguous();
     for (size_t r = 0; r < rows.size(); ++r) out[rows[r]] = s[static_cast<int64_t>(r)].item<double>();
   }
   return out;
@@ -168,13 +168,10 @@ std::vector<double> GptPredictor::log_likelihoods(const std::vector<Prompt>& pro
     for (size_t s = 0; s < idx.size(); s += static_cast<size_t>(batch_size_)) {
       const std::vector<size_t> rows(idx.begin() + static_cast<std::ptrdiff_t>(s),
                                      idx.begin() + static_cast<std::ptrdiff_t>(std::min(idx.size(), s + static_cast<size_t>(batch_size_))));
-      std::vector<std::vector<int64_t>> id_rows;
-      std::vector<std::vector<const Image*>> image_rows;
-      for (size_t r : rows) id_rows.push_back(enc[r].ids), image_rows.push_back(enc[r].images);
-      auto ids = stack_ids(id_rows);
+      const auto [ids, images] = stack_rows(enc, rows);
       const auto P = static_cast<int64_t>(std::get<0>(shape)), T = ids.size(1);
       // Position t predicts token t + 1: the continuation's tokens P..T-1 from positions P-1..T-2.
-      auto logp = torch::log_softmax(model_->forward(ids.slice(1, 0, T - 1), image_batch(image_rows)).to(torch::kFloat64), -1);
+      auto logp = torch::log_softmax(model_->forward(ids.slice(1, 0, T - 1), images).to(torch::kFloat64), -1);
       auto picked = logp.slice(1, P - 1, T - 1).gather(2, ids.slice(1, P, T).unsqueeze(2)).squeeze(2).sum(1).contiguous();
       for (size_t r = 0; r < rows.size(); ++r) out[rows[r]] = picked[static_cast<int64_t>(r)].item<double>();
     }
