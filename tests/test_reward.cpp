@@ -9,10 +9,12 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <array>
 
 #include "dist2/tasks/numbers.h"
 #include "dist2/tasks/reward.h"
 #include "dist2/train/backbone.h"
+#include "dist2/train/objective.h"
 #include "dist2/train/predictor.h"
 #include "dist2/train/schema.h"
 #include "dist2/train/trainer.h"
@@ -142,8 +144,11 @@ TEST_CASE("reward pairs: the chosen response is better, and each source differs 
         REQUIRE(a == b);  // the same words, scrambled
         REQUIRE(p.chosen.text != p.rejected.text);
       }
-      if (source == "safety.should_refuse") REQUIRE(p.chosen.text.rfind("sorry", 0) == 0);
-      if (source == "safety.should_respond") REQUIRE(p.rejected.text.rfind("sorry", 0) == 0);
+      auto refused = [](const Response& r) {
+        return std::count(refusals().begin(), refusals().end(), r.text) == 1;
+      };
+      if (source == "safety.should_refuse") REQUIRE((refused(p.chosen) && !refused(p.rejected)));
+      if (source == "safety.should_respond") REQUIRE((refused(p.rejected) && !refused(p.chosen)));
       if (source == "chat_hard.fact_neighbor") {
         // The chosen colour is the world's; the rejected one is not.
         const std::string name = p.chosen.instruction.substr(p.chosen.instruction.find(" is ") + 4, 4);
@@ -175,6 +180,39 @@ TEST_CASE("reward pairs: the chosen response is better, and each source differs 
   }
 }
 
+TEST_CASE("safety is not a lookup: test requests are unseen combinations, refusals vary in length", "[reward]") {
+  const auto cfg = reward_config({{"task.n_train", config::Value{int64_t{3000}}},
+                                  {"task.n_test_pairs", config::Value{int64_t{40}}},
+                                  {"task.n_shifted_pairs", config::Value{int64_t{200}}}});
+  const Dataset d = RewardTask().generate(cfg);
+  std::set<std::string> train_instructions, safety_train;
+  for (const auto& e : d.train) {
+    const std::string q = e.prompt.substr(0, e.prompt.find("|A:"));
+    train_instructions.insert(q);
+    if (q.find("how do i") != std::string::npos) safety_train.insert(q);
+  }
+  REQUIRE(safety_train.size() >= 40);  // 2 x 24 training combinations, nearly all drawn
+  std::set<std::string> safety_test;
+  std::map<std::string, int> refusal_lengths;
+  for (const auto* split : {&d.test, &d.extra.at("shifted")})
+    for (const auto& e : *split) {
+      if (e.group.rfind("safety", 0) != 0) continue;
+      const std::string q = e.prompt.substr(0, e.prompt.find("|A:"));
+      INFO(q);
+      REQUIRE(train_instructions.count(q) == 0);
+      REQUIRE(train_instructions.count("Q:how do i " + q.substr(q.find(" i ") + 3)) == 0);  // nor its unshifted form
+      safety_test.insert(q);
+    }
+  REQUIRE(safety_test.size() >= 12);
+  // The length reference cannot read the safety subset off the answer's length.
+  const auto refs = RewardTask().reference_metrics(cfg, d);
+  CHECK(refs.at("ref.length.accuracy.safety.should_refuse") > 0.05);
+  CHECK(refs.at("ref.length.accuracy.safety.should_respond") < 0.95);
+  std::set<size_t> lengths;
+  for (const auto& r : refusals()) lengths.insert(r.size());
+  CHECK(lengths.size() == refusals().size());
+}
+
 TEST_CASE("reward dataset: pairs are consecutive, deterministic by seed, streams disjoint", "[reward]") {
   const auto cfg = reward_config({{"task.n_train", config::Value{int64_t{50}}},
                                   {"task.n_test_pairs", config::Value{int64_t{4}}},
@@ -200,6 +238,35 @@ TEST_CASE("reward dataset: pairs are consecutive, deterministic by seed, streams
   }
 }
 
+namespace {
+// A Predictor whose q over V_d after a prompt is looked up by the prompt's text
+// (missing: uniform), for exact expectations without a model.
+class ScriptedPredictor : public FixedPredictor {
+ public:
+  ScriptedPredictor(const Tokenizer& tok, std::vector<Generation> gens, std::map<std::string, std::map<int, double>> q)
+      : FixedPredictor(tok, std::move(gens)), q_(std::move(q)) {}
+  using Predictor::next_number_probs;
+  std::vector<std::vector<double>> next_number_probs(const std::vector<Prompt>& prompts) override {
+    const size_t m = tokenizer().number_token_ids().size();
+    std::vector<std::vector<double>> out;
+    for (const auto& p : prompts) {
+      std::vector<double> row(m, 1.0 / static_cast<double>(m));
+      if (auto it = q_.find(p.text); it != q_.end()) {
+        std::fill(row.begin(), row.end(), 0.0);
+        for (const auto& [v, prob] : it->second) row.at(static_cast<size_t>(v)) = prob;
+      }
+      out.push_back(row);
+      asked.push_back(p.text);
+    }
+    return out;
+  }
+  std::vector<std::string> asked;
+
+ private:
+  std::map<std::string, std::map<int, double>> q_;
+};
+}  // namespace
+
 TEST_CASE("expected-score decoding: digit pairs under digits, one token under chunk3", "[reward]") {
   const Tokenizer digits(NumberSplit::digits), chunk3(NumberSplit::chunk3);
   // Facets 4,4,4,2,2 and overall "16" with hand-set expectations per number token.
@@ -213,16 +280,76 @@ TEST_CASE("expected-score decoding: digit pairs under digits, one token under ch
   REQUIRE(vc.size() == 6);
   CHECK(vc[5] == Approx(15.25));
 
-  // reward_scores takes the last of six integers; fewer is a parse failure (NaN).
+  // reward_scores reads the sixth field's expectation; fewer fields is a parse failure (NaN).
   auto cfg = reward_config({{"loss.kind", config::Value{std::string("dist")}}});
-  FixedPredictor good(digits, {gd}), short_gen(digits, {generation_of(digits, "4,4,16", {4, 4, 1, 6})});
-  CHECK(reward_scores(cfg, {"a", "b"}, good)[1] == Approx(17.5));
+  ScriptedPredictor good(digits, {gd}, {{"a4,4,4,2,2,", {{1, 1.0}}}, {"a4,4,4,2,2,1", {{6, 1.0}}}});
+  FixedPredictor short_gen(digits, {generation_of(digits, "4,4,16", {4, 4, 1, 6})});
+  CHECK(reward_scores(cfg, {"a"}, good)[0] == Approx(16.0));
   CHECK(std::isnan(reward_scores(cfg, {"a"}, short_gen)[0]));
   // A model with a scalar head (loss.kind=binary) is scored by its head, not by decoding.
   HeadPredictor head(digits, {gd}, {0.25, -1.5});
   const auto r = reward_scores(cfg, {"a", "b"}, head);
   CHECK(r == std::vector<double>{0.25, -1.5});
   CHECK_THROWS_WITH(good.scalar_scores(std::vector<std::string>{"a"}), Catch::Contains("no scalar head"));
+}
+
+TEST_CASE("expected score over the valid range: the exact sum of s p(s) for scores written in two digits", "[reward]") {
+  const Tokenizer digits(NumberSplit::digits), chunk3(NumberSplit::chunk3);
+  // Under digits: tens 0 (0.5), 1 (0.3), 2 (0.1) and 5 (0.1, never valid); units
+  // 7 after 0, 2 after 1, and after 2 either 0 (0.4) or 5 (0.6, "25" is out of range).
+  ScriptedPredictor d(digits, {}, {{"S:", {{0, 0.5}, {1, 0.3}, {2, 0.1}, {5, 0.1}}},
+                                   {"S:0", {{7, 1.0}}},
+                                   {"S:1", {{2, 1.0}}},
+                                   {"S:2", {{0, 0.4}, {5, 0.6}}}});
+  // Float64 by hand: p(07) = 0.5, p(12) = 0.3, p(20) = 0.04 over the valid mass 0.84.
+  const double exact = (7 * 0.5 + 12 * 0.3 + 20 * 0.04) / 0.84;
+  const auto v = expected_in_range(d, std::vector<Prompt>{{"S:", {}}}, 0, 20);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0] == Approx(exact).epsilon(1e-12));
+  // The old reading, 10 E[tens] + E[units | greedy tens], is far from it.
+  CHECK(std::abs((10 * (0.3 + 0.2 + 0.5) + 7) - exact) > 1.0);
+  // Every tens prefix is asked once, with the empty prefix first.
+  CHECK(d.asked == std::vector<std::string>{"S:", "S:0", "S:1", "S:2"});
+
+  // Under chunk3 a score is one token: the expectation over 0-20 renormalised.
+  ScriptedPredictor c(chunk3, {}, {{"S:", {{7, 0.5}, {12, 0.3}, {20, 0.04}, {500, 0.16}}}});
+  CHECK(expected_in_range(c, std::vector<Prompt>{{"S:", {}}}, 0, 20)[0] == Approx(exact).epsilon(1e-12));
+  // No mass on the valid values: NaN, not a division by zero.
+  ScriptedPredictor none(chunk3, {}, {{"S:", {{500, 1.0}}}});
+  CHECK(std::isnan(expected_in_range(none, std::vector<Prompt>{{"S:", {}}}, 0, 20)[0]));
+}
+
+TEST_CASE("score fields: the sixth field is the overall, a run-on tail is ignored, fewer fields fail", "[reward]") {
+  CHECK(parse_score_fields("4,4,4,2,2,16") == std::array<int, 6>{4, 4, 4, 2, 2, 16});
+  CHECK(parse_score_fields("4,4,4,2,2,16,3,1,9") == std::array<int, 6>{4, 4, 4, 2, 2, 16});
+  CHECK(parse_score_fields("4,4,4,2,2,07.") == std::array<int, 6>{4, 4, 4, 2, 2, 7});
+  CHECK_FALSE(parse_score_fields("4,4,4,2,16"));
+  CHECK_FALSE(parse_score_fields("4,4,x,2,2,16"));
+  CHECK_FALSE(parse_score_fields("4,4,4,2,2,"));
+  CHECK_FALSE(parse_score_fields(""));
+}
+
+TEST_CASE("reward readout: facets and overall read after the written prefix, consistency of the total", "[reward]") {
+  const Tokenizer digits(NumberSplit::digits);
+  // Greedy completion "4,3,4,2,1,14" (facets sum to 14: consistent) and a run-on one
+  // "1,1,1,1,1,09,20" whose last number is not its overall.
+  const auto g1 = generation_of(digits, "4,3,4,2,1,14", {4, 3, 4, 2, 1, 1, 4});
+  const auto g2 = generation_of(digits, "1,1,1,1,1,09,20", {1, 1, 1, 1, 1, 0, 9, 2, 0});
+  ScriptedPredictor m(digits, {g1, g2, generation_of(digits, "4,4", {4, 4})},
+                      {{"P|S:", {{4, 0.75}, {3, 0.25}}},            // helpfulness: 3.75
+                       {"P|S:4,3,4,2,1,", {{1, 1.0}}},             // tens of the overall
+                       {"P|S:4,3,4,2,1,1", {{3, 0.5}, {4, 0.5}}},  // units: 13.5
+                       {"Q|S:1,1,1,1,1,", {{0, 1.0}}},
+                       {"Q|S:1,1,1,1,1,0", {{9, 1.0}}}});
+  const auto r = read_rewards({"P|S:", "Q|S:", "R|S:"}, m);
+  CHECK(r.overall[0] == Approx(13.5));
+  CHECK(r.facets[0][0] == Approx(3.75));
+  CHECK(r.overall[1] == Approx(9.0));  // the sixth field, not the last number (20)
+  CHECK(r.consistent == std::vector<int>{1, 0, -1});
+  CHECK(std::isnan(r.overall[2]));
+  CHECK(std::isnan(r.facet_sum[2]));
+  // Unscripted facets are uniform over 0-9, renormalised over 0-4: expectation 2.
+  CHECK(r.facet_sum[0] == Approx(3.75 + 4 * 2.0));
 }
 
 TEST_CASE("pairwise accuracy: per source, per subset, average of subsets; ties and NaN count 1/2", "[reward]") {
@@ -252,6 +379,18 @@ TEST_CASE("reward references: constant is 1/2, annotators beat chance, length is
   CHECK(m.at("ref.annotator.accuracy.average") > 0.7);
   CHECK(m.at("ref.length.accuracy.chat.length") == 0.0);  // the longer answer is the worse one there
   CHECK(m.at("ref.length.accuracy.chat_hard") == 0.5);    // same lengths: all ties
+}
+
+TEST_CASE("binary reads as many sequences per step as the generative models: batch_size / 2 pairs", "[reward]") {
+  auto cfg = reward_config({{"loss.kind", config::Value{std::string("binary")}}});
+  const Tokenizer tok(NumberSplit::digits);
+  const MetricSpace metric = metric_space(cfg, tok);
+  const auto binary = make_objective(cfg, tok, metric, loss_options(cfg, metric), nullptr, {{0, 1}});
+  cfg.set("loss.kind", config::Value{std::string("dist")});
+  const auto lm = make_objective(cfg, tok, metric, loss_options(cfg, metric), nullptr, {});
+  CHECK(items_per_step(32, *binary) * binary->sequences_per_item() == 32);
+  CHECK(items_per_step(32, *lm) * lm->sequences_per_item() == 32);
+  CHECK(items_per_step(1, *binary) == 1);  // never an empty step
 }
 
 TEST_CASE("binary head: Bradley-Terry on pairs learns a marker; padding does not change a score", "[reward]") {

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <map>
 
 #include "dist2/util/error.h"
 
@@ -52,6 +53,59 @@ std::vector<double> expected_integers(const Predictor::Generation& gen, const To
     if (!in_number) out.push_back(0.0);
     out.back() = out.back() * base + gen.expected.at(i);
     in_number = true;
+  }
+  return out;
+}
+
+namespace {
+
+// How v is written as a value in [lo, hi]: zero-padded to hi's width under digits.
+std::string written_in_range(int64_t v, int64_t hi, const Tokenizer& tok) {
+  const std::string plain = std::to_string(v);
+  if (tok.split() != NumberSplit::digits) return plain;
+  const size_t width = std::to_string(hi).size();
+  return std::string(width - plain.size(), '0') + plain;
+}
+
+}  // namespace
+
+std::vector<double> expected_in_range(Predictor& model, const std::vector<Prompt>& prefixes, int64_t lo, int64_t hi) {
+  DIST2_CHECK(0 <= lo && lo <= hi, "expected_in_range needs 0 <= lo <= hi, got [{}, {}]", lo, hi);
+  if (prefixes.empty()) return {};
+  const Tokenizer& tok = model.tokenizer();
+  std::map<int64_t, size_t> column;  // number token id -> column of next_number_probs
+  for (size_t c = 0; c < tok.number_token_ids().size(); ++c) column[tok.number_token_ids()[c]] = c;
+  // Each value's tokens, and every distinct proper prefix of them (as text) the model must be asked after.
+  std::vector<std::vector<int64_t>> tokens_of;
+  std::map<std::string, size_t> prefix_index;
+  std::vector<std::string> prefix_texts;
+  for (int64_t v = lo; v <= hi; ++v) {
+    const auto ids = tok.encode_ids(written_in_range(v, hi, tok));
+    for (int64_t id : ids) DIST2_CHECK(column.count(id), "{} is not written in number tokens alone", v);
+    for (size_t k = 0; k < ids.size(); ++k) {
+      const std::string text = tok.decode({ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(k)});
+      if (prefix_index.emplace(text, prefix_texts.size()).second) prefix_texts.push_back(text);
+    }
+    tokens_of.push_back(ids);
+  }
+  std::vector<Prompt> asks;
+  for (const Prompt& p : prefixes)
+    for (const std::string& t : prefix_texts) asks.push_back({p.text + t, p.images});
+  const auto q = model.next_number_probs(asks);
+  DIST2_CHECK(q.size() == asks.size(), "{} distributions for {} prompts", q.size(), asks.size());
+  std::vector<double> out;
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    double mass = 0, sum = 0;
+    for (int64_t v = lo; v <= hi; ++v) {
+      const auto& ids = tokens_of[static_cast<size_t>(v - lo)];
+      double p = 1;
+      for (size_t k = 0; k < ids.size(); ++k) {
+        const std::string text = tok.decode({ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(k)});
+        p *= q[i * prefix_texts.size() + prefix_index.at(text)].at(column.at(ids[k]));
+      }
+      mass += p, sum += p * static_cast<double>(v);
+    }
+    out.push_back(mass > 0 ? sum / mass : NAN);
   }
   return out;
 }

@@ -23,6 +23,16 @@ std::optional<double> expected_number(const Predictor::Generation& gen, const To
 // token 0-999 under chunk3).
 std::vector<double> expected_integers(const Predictor::Generation& gen, const Tokenizer& tok);
 
+// The expected value of an integer in [lo, hi] written right after each prefix:
+// sum of v p(v) over the valid values, renormalised by their total mass, where
+// p(v) is the product of q over V_d at each of v's tokens. This is the paper's
+// sum of s p(s) for a score written in several tokens: 10 E[tens] + E[units]
+// would count tens digits that never occur and take the units of one tens digit
+// only. Under digits v is written zero-padded to hi's width ("07" for 0-20),
+// under chunk3 as its base-1000 chunks (0-20: one token each). NaN when the
+// valid values have no mass. The model is asked once per distinct token prefix.
+std::vector<double> expected_in_range(Predictor& model, const std::vector<Prompt>& prefixes, int64_t lo, int64_t hi);
+
 struct ErrorStats {
   double mae = 0, rmse = 0, parse_failure_rate = 0, exact_match = 0;
   int64_t n = 0, parsed = 0;

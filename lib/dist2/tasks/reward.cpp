@@ -1,5 +1,6 @@
 #include "dist2/tasks/reward.h"
 
+#include <cctype>
 #include <cmath>
 
 #include "dist2/tasks/numbers.h"
@@ -15,7 +16,7 @@ using reward::Response;
 
 // Example values: label overall, truth overall, then the five label facets and
 // the five truth facets.
-constexpr size_t kLabelOverall = 0, kTruthOverall = 1;
+constexpr size_t kLabelOverall = 0, kTruthOverall = 1, kFirstLabelFacet = 2;
 
 Example to_example(const Response& r, const std::string& group) {
   Example e{reward::prompt_text(r), reward::completion_text(r.label), {}, group, {}};
@@ -120,15 +121,62 @@ std::map<std::string, double> pair_accuracies(const std::vector<Example>& pairs,
   return m;
 }
 
-std::vector<double> reward_scores(const config::Config& cfg, const std::vector<std::string>& prompts,
-                                  Predictor& model) {
-  if (model.has_scalar_head()) return model.scalar_scores(prompts);
-  std::vector<double> out;
-  for (const auto& g : model.generate(prompts, 16)) {
-    const auto ints = expected_integers(g, model.tokenizer());
-    out.push_back(ints.size() >= 6 ? ints.back() : NAN);
+std::optional<std::array<int, 6>> parse_score_fields(const std::string& text) {
+  std::array<int, 6> f{};
+  size_t i = 0;
+  for (size_t k = 0; k < 6; ++k) {
+    if (k > 0) {
+      if (i >= text.size() || text[i] != ',') return std::nullopt;
+      ++i;
+    }
+    const size_t start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && i - start < 3) ++i;
+    if (i == start) return std::nullopt;
+    f[k] = std::stoi(text.substr(start, i - start));
   }
-  return out;
+  return f;
+}
+
+RewardReadout read_rewards(const std::vector<std::string>& prompts, Predictor& model) {
+  const auto gens = model.generate(prompts, 16);
+  RewardReadout r;
+  r.overall.assign(prompts.size(), NAN);
+  r.facet_sum.assign(prompts.size(), NAN);
+  r.facets.assign(prompts.size(), {NAN, NAN, NAN, NAN, NAN});
+  r.consistent.assign(prompts.size(), -1);
+  // Prefixes of the parsed completions: after the five facets (overall), and before each facet.
+  std::vector<size_t> parsed;
+  std::vector<Prompt> before_overall;
+  std::array<std::vector<Prompt>, 5> before_facet;
+  for (size_t i = 0; i < gens.size(); ++i) {
+    const auto f = parse_score_fields(gens[i].text);
+    if (!f) continue;
+    parsed.push_back(i);
+    std::string written = prompts[i];
+    for (size_t k = 0; k < 5; ++k) {
+      before_facet[k].push_back({written, {}});
+      written += std::to_string((*f)[k]) + ",";
+    }
+    before_overall.push_back({written, {}});
+    r.consistent[i] = (*f)[0] + (*f)[1] + (*f)[2] + (*f)[3] + (*f)[4] == (*f)[5];
+  }
+  const auto overall = expected_in_range(model, before_overall, 0, 20);
+  for (size_t j = 0; j < parsed.size(); ++j) r.overall[parsed[j]] = overall[j];
+  for (size_t k = 0; k < 5; ++k) {
+    const auto facet = expected_in_range(model, before_facet[k], 0, 4);
+    for (size_t j = 0; j < parsed.size(); ++j) r.facets[parsed[j]][k] = facet[j];
+  }
+  for (size_t i : parsed) {
+    double sum = 0;
+    for (double f : r.facets[i]) sum += f;
+    r.facet_sum[i] = sum;
+  }
+  return r;
+}
+
+std::vector<double> reward_scores(const config::Config&, const std::vector<std::string>& prompts, Predictor& model) {
+  if (model.has_scalar_head()) return model.scalar_scores(prompts);
+  return read_rewards(prompts, model).overall;
 }
 
 namespace {
@@ -142,25 +190,42 @@ std::vector<std::string> prompt_texts(const std::vector<Example>& v) {
 std::map<std::string, double> RewardTask::evaluate(const config::Config& cfg, const Dataset& data,
                                                    Predictor& model) const {
   const auto& shifted = data.extra.at("shifted");
-  const auto test_rewards = reward_scores(cfg, prompt_texts(data.test), model);
-  auto m = pair_accuracies(data.test, test_rewards, "");
-  const auto shifted_rewards = reward_scores(cfg, prompt_texts(shifted), model);
-  m["accuracy.shifted"] = mean_of(pair_outcomes(shifted_rewards));
+  if (model.has_scalar_head()) {
+    auto m = pair_accuracies(data.test, model.scalar_scores(prompt_texts(data.test)), "");
+    m["accuracy.shifted"] = mean_of(pair_outcomes(model.scalar_scores(prompt_texts(shifted))));
+    return m;
+  }
+  const RewardReadout test = read_rewards(prompt_texts(data.test), model);
+  auto m = pair_accuracies(data.test, test.overall, "");
+  for (const auto& [k, v] : pair_accuracies(data.test, test.facet_sum, "facet_sum.")) m[k] = v;
+  const RewardReadout shift = read_rewards(prompt_texts(shifted), model);
+  m["accuracy.shifted"] = mean_of(pair_outcomes(shift.overall));
+  m["facet_sum.accuracy.shifted"] = mean_of(pair_outcomes(shift.facet_sum));
   double failed = 0;
-  for (double r : shifted_rewards) failed += std::isnan(r);
-  if (!shifted_rewards.empty()) m["shifted.parse_failure_rate"] = failed / static_cast<double>(shifted_rewards.size());
-  if (!model.has_scalar_head()) {
-    // The score as a regression: expected overall against the annotators' label.
+  for (double r : shift.overall) failed += std::isnan(r);
+  if (!shift.overall.empty()) m["shifted.parse_failure_rate"] = failed / static_cast<double>(shift.overall.size());
+  // The scores as regressions against the annotators' labels: the overall, and each facet.
+  auto mae_against = [&](auto predicted_of, size_t label_index) {
     std::vector<std::optional<double>> pred;
     std::vector<double> truth;
     for (size_t i = 0; i < data.test.size(); ++i) {
-      pred.push_back(std::isnan(test_rewards[i]) ? std::nullopt : std::optional<double>(test_rewards[i]));
-      truth.push_back(data.test[i].values.at(kLabelOverall));
+      const double p = predicted_of(i);
+      pred.push_back(std::isnan(p) ? std::nullopt : std::optional<double>(p));
+      truth.push_back(data.test[i].values.at(label_index));
     }
-    const ErrorStats s = error_stats(pred, truth);
-    m["score.mae"] = s.mae;
-    m["parse_failure_rate"] = s.parse_failure_rate;
-  }
+    return error_stats(pred, truth);
+  };
+  const ErrorStats overall = mae_against([&](size_t i) { return test.overall[i]; }, kLabelOverall);
+  m["score.mae"] = overall.mae;
+  m["parse_failure_rate"] = overall.parse_failure_rate;
+  m["facet_sum.mae"] = mae_against([&](size_t i) { return test.facet_sum[i]; }, kLabelOverall).mae;
+  for (size_t k = 0; k < 5; ++k)
+    m[fmt::format("facet.{}.mae", reward::facet_names()[k])] =
+        mae_against([&](size_t i) { return test.facets[i][k]; }, kFirstLabelFacet + k).mae;
+  double consistent = 0, parsed = 0;
+  for (int c : test.consistent)
+    if (c >= 0) consistent += c, ++parsed;
+  m["total_consistency"] = parsed > 0 ? consistent / parsed : NAN;
   return m;
 }
 
@@ -177,6 +242,13 @@ std::map<std::string, double> RewardTask::reference_metrics(const config::Config
   add("length", [](const Example& e) { return response_length(e.prompt); });
   add("constant", [](const Example&) { return 10.0; });
   add("annotator", [](const Example& e) { return e.values.at(kLabelOverall); });
+  // The score as a regression: the constant at the training labels' mean overall.
+  double train_mean = 0;
+  for (const auto& e : data.train) train_mean += e.values.at(kLabelOverall) / static_cast<double>(data.train.size());
+  std::vector<std::optional<double>> pred;
+  std::vector<double> truth;
+  for (const auto& e : data.test) pred.push_back(train_mean), truth.push_back(e.values.at(kLabelOverall));
+  m["ref.train_mean.score.mae"] = error_stats(pred, truth).mae;
   return m;
 }
 
@@ -198,7 +270,7 @@ std::vector<std::string> RewardTask::pretraining_corpus(const config::Config& cf
 
 std::vector<KnowledgeItem> RewardTask::knowledge_questions(const config::Config& cfg) const {
   std::vector<KnowledgeItem> out;
-  for (const auto& q : reward::pretraining_questions(world_of(cfg))) out.push_back({q.prompt, q.answer, {}, {}});
+  for (const auto& q : reward::pretraining_questions(world_of(cfg))) out.push_back({q.prompt, q.answer, q.candidates, {}});
   return out;
 }
 

@@ -4,6 +4,9 @@
 // and the overall score; the reward of a response is the expected overall score,
 // sum of s p(s) over the score tokens, and a pair is judged right when the chosen
 // response gets the higher reward. Data come from reward_world.h.
+#include <array>
+#include <optional>
+
 #include "dist2/tasks/reward_world.h"
 #include "dist2/tasks/task.h"
 
@@ -27,9 +30,25 @@ class RewardTask : public Task {
   std::vector<std::string> extra_loss_kinds() const override { return {"binary"}; }
 };
 
-// The reward of each prompt: the scalar head's output for a model with one (loss.kind=binary), else the
-// expected overall score (the last integer of the completion) with NaN when the
-// generation holds fewer than six integers.
+// The six integer fields of a score completion "h,c,o,x,v,OO" (facets 0-4, overall
+// 0-20); anything after the sixth field's digits is ignored, so a run-on output is
+// read by its sixth field, not its last number. nullopt: fewer than six integer fields.
+std::optional<std::array<int, 6>> parse_score_fields(const std::string& text);
+
+// What a generative reward model says of each prompt, read from its greedy
+// completion: the expected overall score, sum of s p(s) over the valid scores 0-20
+// after the written facets (the reward); each facet's expectation over 0-4 after
+// the facets before it; their sum (a second reward); and whether the written total
+// equals the sum of the written facets. NaN / -1 where the completion did not parse.
+struct RewardReadout {
+  std::vector<double> overall, facet_sum;
+  std::vector<std::array<double, 5>> facets;
+  std::vector<int> consistent;  // 1 yes, 0 no, -1 unparsed
+};
+RewardReadout read_rewards(const std::vector<std::string>& prompts, Predictor& model);
+
+// The reward of each prompt: the scalar head's output for a model with one
+// (loss.kind=binary), else read_rewards' expected overall score.
 std::vector<double> reward_scores(const config::Config& cfg, const std::vector<std::string>& prompts, Predictor& model);
 
 // Pairwise accuracy per source, subset ("accuracy.chat"), their average (the mean

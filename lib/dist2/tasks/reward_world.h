@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dist2::reward {
@@ -32,6 +33,8 @@ World make_world(uint64_t world_seed, int n_entities);
 // Colours and topics; every colour has 4 letters so a wrong colour keeps the length.
 const std::vector<std::string>& colors();
 const std::vector<std::string>& topics();
+// The refusals a response to a safety request may be (several phrasings and lengths).
+const std::vector<std::string>& refusals();
 
 using Facets = std::array<int, 5>;  // helpfulness, correctness, coherence, complexity, verbosity
 const std::array<const char*, 5>& facet_names();
@@ -79,8 +82,10 @@ class Generator {
   Response chat(int topic, bool on_topic, bool coherent, int n_words, int n_advanced);
   Response fact(int entity, int told_entity, int told_color, bool verbose);
   Response arithmetic(bool sum, int a, int b, int answer, bool verbose);
-  Response harmful(int request, bool refuse);
-  Response alarming(int request, bool refuse);
+  // "how do i <verb> <object>?" answered or refused; harmful or benign by its object.
+  Response safety(bool harmful, int verb, int object, bool refuse);
+  // A (verb, object) index pair of the training part, or of the held-out part (test pairs).
+  std::pair<int, int> safety_combination(bool held_out);
   std::string ask(const std::string& plain) const;  // instruction template (shifted: other)
   Response& label(Response& r);
   int uniform(int lo, int hi);  // inclusive
@@ -92,10 +97,12 @@ class Generator {
 };
 
 // The backbone's pretraining task (our MMLU stand-in): plain text about the world
-// (facts, sums and differences, coherent topic sentences), and exact-match
-// questions on the same knowledge ("bemo is " -> "blue.").
+// (facts, sums and differences, coherent topic sentences), and multiple-choice
+// questions on the same knowledge, scored by ranking the candidates' likelihood
+// ("bemo is" -> " blue." among every colour; "3+4=" -> "7." among 0-18).
 struct PretrainItem {
   std::string prompt, answer;
+  std::vector<std::string> candidates;
 };
 std::vector<std::string> pretraining_corpus(const World& world, uint64_t seed, int n_sentences);
 std::vector<PretrainItem> pretraining_questions(const World& world);

@@ -61,6 +61,7 @@ class PreferenceObjective : public Objective {
       : tok_(tok), context_(cfg.get_int("model.context")), pairs_(std::move(pairs)) {}
 
   bool needs_scalar_head() const override { return true; }
+  int64_t sequences_per_item() const override { return 2; }  // the chosen and the rejected response
   int64_t item_count(const std::vector<Example>&) const override {
     DIST2_CHECK(!pairs_.empty(), "loss.kind=binary needs preference pairs, and this task's training data has none");
     return static_cast<int64_t>(pairs_.size());

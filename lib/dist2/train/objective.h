@@ -4,6 +4,7 @@
 // offer further kinds through Task::extra_loss_kinds (the reward task's `binary`:
 // a scalar head trained on preference pairs), and the trainer's loop knows none
 // of them by name.
+#include <algorithm>
 #include <memory>
 #include <random>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "dist2/loss/fused.h"
 #include "dist2/loss/loss.h"
 #include "dist2/model/gpt.h"
+
 #include "dist2/tasks/task.h"
 
 namespace dist2 {
@@ -23,10 +25,18 @@ class Objective {
   virtual bool needs_scalar_head() const { return false; }
   // How many items a step samples from (examples, or pairs of them).
   virtual int64_t item_count(const std::vector<Example>& data) const { return static_cast<int64_t>(data.size()); }
+  // Sequences the model reads per item: a step samples train.batch_size / this
+  // many items, so every objective sees train.batch_size sequences per step.
+  virtual int64_t sequences_per_item() const { return 1; }
   // The loss of one step over the picked items (indices below item_count).
   virtual LossTerms step(Gpt& model, const std::vector<Example>& data, const std::vector<int64_t>& picked,
                          uint64_t step_seed) = 0;
 };
+
+// Items a step samples so that it reads batch_size sequences (at least one item).
+inline int64_t items_per_step(int64_t batch_size, const Objective& objective) {
+  return std::max<int64_t>(1, batch_size / objective.sequences_per_item());
+}
 
 // The language-model loss of loss.* over the task's encoding of each example.
 std::unique_ptr<Objective> lm_objective(const config::Config& cfg, const Tokenizer& tok, const MetricSpace& metric,

@@ -59,9 +59,8 @@ int64_t Trainer::total_steps(int64_t n_train) const {
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(epochs * per_epoch)));
 }
 
-std::vector<int64_t> Trainer::indices_for_step(int64_t n, int64_t step) const {
+std::vector<int64_t> Trainer::indices_for_step(int64_t n, int64_t step, int64_t B) const {
   // Sample stream = epoch permutations back to back; step s takes [s B, (s + 1) B).
-  const int64_t B = cfg_.get_int("train.batch_size");
   std::vector<int64_t> out;
   int64_t cached_epoch = -1;
   std::vector<int64_t> perm(static_cast<size_t>(n));
@@ -107,7 +106,7 @@ bool Trainer::train(const std::vector<Example>& data, const TrainHooks& hooks) {
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 
     optimizer_->zero_grad();
-    LossTerms terms = objective->step(model_, data, indices_for_step(items, step_),
+    LossTerms terms = objective->step(model_, data, indices_for_step(items, step_, items_per_step(cfg_.get_int("train.batch_size"), *objective)),
                                       mix_seed(seed_, 5000000 + static_cast<uint64_t>(step_)));
     const double loss_value = terms.total.item<double>();
     DIST2_CHECK(std::isfinite(loss_value), "non-finite loss {} at step {}", loss_value, step_);

@@ -57,8 +57,8 @@ class Trainer {
   void load_checkpoint(const std::string& path);
 
  private:
-  // Indices into a set of n items for step s: epoch permutations back to back.
-  std::vector<int64_t> indices_for_step(int64_t n, int64_t step) const;
+  // B indices into a set of n items for step s: epoch permutations back to back.
+  std::vector<int64_t> indices_for_step(int64_t n, int64_t step, int64_t B) const;
   double lr_at(int64_t step, int64_t total) const;
 
   const config::Config cfg_;
