@@ -198,6 +198,14 @@ TEST_CASE("knowledge accuracy by likelihood ranking: the answer must beat every 
                                          {"q2", "3", {"3", "4", "5"}, {}},      // wrong: 4 is likelier
                                          {"q3", "yes", {"yes", "no"}, {}}};     // a tie counts as wrong
   REQUIRE(knowledge_accuracy(items, model) == Approx(1.0 / 3.0));
+  // The answer's log-loss among its candidates, by hand in float64.
+  const double want = (-std::log(std::exp(-1.0) / (std::exp(-1.0) + std::exp(-2.0))) -
+                       std::log(std::exp(-4.0) / (std::exp(-4.0) + std::exp(-0.5) + std::exp(-9.0))) + std::log(2.0)) /
+                      3.0;
+  REQUIRE(knowledge_scores(items, model).log_loss == Approx(want).epsilon(1e-12));
+  // Large log-likelihoods do not overflow the normaliser.
+  ScoredPredictor far({{"q|a", -2000.0}, {"q|b", -2001.0}});
+  REQUIRE(knowledge_scores({{"q", "b", {"a", "b"}, {}}}, far).log_loss == Approx(1.0 + std::log1p(std::exp(-1.0))));
   const std::vector<KnowledgeItem> bad{{"q1", "green", {"red", "blue"}, {}}};
   REQUIRE_THROWS_WITH(knowledge_accuracy(bad, model), Catch::Contains("must be among its candidates"));
 }

@@ -32,7 +32,8 @@ Prompt prompt_of(const KnowledgeItem& q) {
 
 // Ranking: the answer must have the highest log-likelihood among the candidates
 // (a tie counts as wrong, so a model that scores everything alike gets no credit).
-int64_t answered_by_ranking(const std::vector<KnowledgeItem>& items, Predictor& model) {
+// Adds each item's answer log-loss among its candidates to log_loss_sum.
+int64_t answered_by_ranking(const std::vector<KnowledgeItem>& items, Predictor& model, double& log_loss_sum) {
   std::vector<Prompt> prompts;
   std::vector<std::string> continuations;
   for (const auto& q : items)
@@ -41,21 +42,26 @@ int64_t answered_by_ranking(const std::vector<KnowledgeItem>& items, Predictor& 
   int64_t right = 0;
   size_t k = 0;
   for (const auto& q : items) {
-    double best_other = -INFINITY, answer = -INFINITY;
+    double best_other = -INFINITY, answer = -INFINITY, top = -INFINITY;
+    for (size_t c = 0; c < q.candidates.size(); ++c) top = std::max(top, ll[k + c]);
+    double mass = 0;  // sum of exp(ll - top): log-sum-exp without overflow
     for (const auto& c : q.candidates) {
       const double l = ll[k++];
+      mass += std::exp(l - top);
       if (c == q.answer) answer = l;
       else best_other = std::max(best_other, l);
     }
     right += answer > best_other;
+    log_loss_sum += top + std::log(mass) - answer;
   }
   return right;
 }
 
 }  // namespace
 
-double knowledge_accuracy(const std::vector<KnowledgeItem>& items, Predictor& model) {
-  if (items.empty()) return NAN;
+KnowledgeScores knowledge_scores(const std::vector<KnowledgeItem>& items, Predictor& model) {
+  KnowledgeScores out;
+  if (items.empty()) return out;
   std::vector<KnowledgeItem> ranked, generated;
   for (const auto& q : items) {
     if (q.candidates.empty()) {
@@ -66,7 +72,9 @@ double knowledge_accuracy(const std::vector<KnowledgeItem>& items, Predictor& mo
                 "knowledge question '{}': its answer '{}' must be among its candidates exactly once", q.prompt, q.answer);
     ranked.push_back(q);
   }
-  int64_t right = ranked.empty() ? 0 : answered_by_ranking(ranked, model);
+  double log_loss_sum = 0;
+  int64_t right = ranked.empty() ? 0 : answered_by_ranking(ranked, model, log_loss_sum);
+  if (!ranked.empty()) out.log_loss = log_loss_sum / static_cast<double>(ranked.size());
   if (!generated.empty()) {
     std::vector<Prompt> prompts;
     int64_t longest = 1;
@@ -77,7 +85,8 @@ double knowledge_accuracy(const std::vector<KnowledgeItem>& items, Predictor& mo
     const auto gens = model.generate(prompts, longest);
     for (size_t i = 0; i < generated.size(); ++i) right += answered_by_generation(gens[i], generated[i]);
   }
-  return static_cast<double>(right) / static_cast<double>(items.size());
+  out.accuracy = static_cast<double>(right) / static_cast<double>(items.size());
+  return out;
 }
 
 std::vector<double> Predictor::scalar_scores(const std::vector<Prompt>&) {

@@ -6,6 +6,7 @@
 // example's images (the model's image prefix); the completion is supervised, and
 // the numbers in it are metric positions (V_d: the tokenizer's number tokens).
 // This header stays free of LibTorch: tasks build data, the model consumes it.
+#include <cmath>
 #include <map>
 #include <memory>
 #include <string>
@@ -184,9 +185,18 @@ class Task {
   virtual std::string samples(const config::Config& cfg, const Dataset& data, Predictor& model) const { return ""; }
 };
 
-// The share of questions answered right: by likelihood ranking when an item has
-// candidates, else by its greedy continuation starting with the answer.
-double knowledge_accuracy(const std::vector<KnowledgeItem>& items, Predictor& model);
+// What a model keeps of its pretraining knowledge: the share of questions
+// answered right (by likelihood ranking when an item has candidates, else by its
+// greedy continuation starting with the answer), and, over the ranked items, the
+// mean log-loss of the answer among its candidates, -log softmax(ll)[answer], a
+// continuous measure of forgetting (NaN without ranked items).
+struct KnowledgeScores {
+  double accuracy = NAN, log_loss = NAN;
+};
+KnowledgeScores knowledge_scores(const std::vector<KnowledgeItem>& items, Predictor& model);
+inline double knowledge_accuracy(const std::vector<KnowledgeItem>& items, Predictor& model) {
+  return knowledge_scores(items, model).accuracy;
+}
 
 // The default encoding: <bos> prompt completion <eos>, completion and <eos>
 // supervised, the completion's number tokens metric positions with their place weights.

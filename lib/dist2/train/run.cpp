@@ -4,9 +4,11 @@
 #include <optional>
 
 #include "dist2/config/experiment.h"
+#include "dist2/loss/soft_target.h"
 #include "dist2/store/store.h"
 #include "dist2/tasks/dataset_cache.h"
 #include "dist2/train/backbone.h"
+#include "dist2/train/objective.h"
 #include "dist2/train/predictor.h"
 #include "dist2/train/schema.h"
 #include "dist2/train/trainer.h"
@@ -49,12 +51,20 @@ Prepared prepare_run(const config::Config& cfg, const std::string& store_dir) {
   return {std::move(task), std::move(data), std::move(tok), std::move(metric), loss};
 }
 
+// What a model knows of the backbone's pretraining (Table 7), as prefix + "accuracy" and "log_loss".
+void add_knowledge_metrics(const config::Config& cfg, const Task& task, Predictor& model, const std::string& prefix,
+                           std::map<std::string, double>& metrics) {
+  const KnowledgeScores k = knowledge_scores(task.knowledge_questions(cfg), model);
+  metrics[prefix + "accuracy"] = k.accuracy;
+  if (!std::isnan(k.log_loss)) metrics[prefix + "log_loss"] = k.log_loss;
+}
+
 // The task's metrics, plus what the model kept of its backbone's pretraining
 // knowledge when it was fine-tuned from one (paper Table 7).
 std::map<std::string, double> evaluate_all(const config::Config& cfg, const Task& task, const Dataset& data,
                                            Predictor& predictor, std::vector<ExampleScore>& scores) {
   auto metrics = task.evaluate_examples(cfg, data, predictor, scores);
-  if (uses_backbone(cfg)) metrics["pretrain.accuracy"] = knowledge_accuracy(task.knowledge_questions(cfg), predictor);
+  if (uses_backbone(cfg)) add_knowledge_metrics(cfg, task, predictor, "pretrain.", metrics);
   return metrics;
 }
 
@@ -109,19 +119,28 @@ RunOutcome run_experiment(const RunRequest& req) {
     Prepared p = prepare_run(cfg, req.store_dir);
     std::optional<Backbone> backbone;
     if (uses_backbone(cfg)) backbone = load_or_pretrain_backbone(cfg, *p.task, req.store_dir, req.progress);
+    Trainer trainer(cfg, p.tok, p.metric, p.loss, p.task.get());
+    const std::string ckpt = st.run_dir(run_id) + "/checkpoint.pt";
+    const bool from_checkpoint = resuming && std::filesystem::exists(ckpt);
+    if (from_checkpoint) trainer.load_checkpoint(ckpt);
+    else if (backbone) trainer.load_backbone(backbone->weights_path);
     // The step-0 rows, once per run (a resumed run has them from its first start).
     if (!resuming || st.metrics(run_id, "train", "tau").empty()) {
       auto refs = p.task->reference_metrics(cfg, p.data.data);
-      if (backbone) refs["backbone.pretrain.accuracy"] = backbone->knowledge_accuracy;
+      // The backbone's knowledge, scored now as every fine-tuned model is (the
+      // manifest's number may come from an older way of scoring).
+      if (backbone && !from_checkpoint) {
+        GptPredictor before(trainer.model(), p.tok, cfg.get_int("eval.batch_size"));
+        add_knowledge_metrics(cfg, *p.task, before, "backbone.pretrain.", refs);
+      }
+      // How sharp the metric's soft targets are, in nats (Table 8 compares a control metric's with the real one's).
+      if (is_lm_loss_kind(cfg.get_string("loss.kind")) && p.loss.tau > 0)
+        refs["target.mean_entropy"] = mean_target_entropy(p.metric, p.loss.tau);
       st.log_metrics(run_id, rows_of(run_id, "test", 0, refs));
       st.log_metric(run_id, "train", "tau", 0, p.loss.tau);
       if (backbone) st.log_artifact(run_id, "backbone", backbone->weights_path);
       st.log_artifact(run_id, "dataset", p.data.dir);
     }
-    Trainer trainer(cfg, p.tok, p.metric, p.loss, p.task.get());
-    const std::string ckpt = st.run_dir(run_id) + "/checkpoint.pt";
-    if (resuming && std::filesystem::exists(ckpt)) trainer.load_checkpoint(ckpt);
-    else if (backbone) trainer.load_backbone(backbone->weights_path);
     // Steps logged after the checkpoint by the process that stopped are logged again.
     if (resuming) st.drop_metrics_after(run_id, "train", trainer.step());
 
@@ -194,6 +213,14 @@ std::map<std::string, double> evaluate_run(const EvalRequest& req) {
   GptPredictor predictor(trainer.model(), p.tok, cfg.get_int("eval.batch_size"));
   std::vector<ExampleScore> scores;
   auto metrics = evaluate_all(cfg, *p.task, p.data.data, predictor, scores);
+  if (uses_backbone(cfg)) {
+    // The backbone scored again beside the model, the same way (Table 7's "before").
+    const Backbone backbone = load_or_pretrain_backbone(cfg, *p.task, req.store_dir, false);
+    Trainer before(cfg, p.tok, p.metric, p.loss, p.task.get());
+    before.load_backbone(backbone.weights_path);
+    GptPredictor before_predictor(before.model(), p.tok, cfg.get_int("eval.batch_size"));
+    add_knowledge_metrics(cfg, *p.task, before_predictor, "backbone.pretrain.", metrics);
+  }
   st.log_metrics(info->id, rows_of(info->id, "eval", trainer.step(), metrics));
   log_example_scores(st, info->id, "eval-examples", scores);
   return metrics;
