@@ -86,6 +86,7 @@ inline MetricSpace make_metric(const LossCase& c, std::vector<int64_t> ids, uint
     case MetricKind::squared:
     case MetricKind::absolute: return MetricSpace::scalar(std::move(ids), values, c.metric);
     case MetricKind::random: return MetricSpace::random(std::move(ids), values, seed);
+    case MetricKind::permuted: return MetricSpace::permuted(std::move(ids), values, seed);
     case MetricKind::table: {
       auto d = at::rand({c.m, c.m}, gen, torch::kFloat64) * 5.0;
       return MetricSpace::table(std::move(ids), d);

@@ -178,6 +178,48 @@ TEST_CASE("random metric is reproducible by seed, differs across seeds, keeps th
   REQUIRE(!torch::allclose(da, sq));
 }
 
+TEST_CASE("permuted metric: squared distance of permuted values, as sharp as the real metric, no order", "[loss]") {
+  std::vector<int64_t> ids(21);
+  std::vector<double> vals(21);
+  for (int i = 0; i <= 20; ++i) ids[static_cast<size_t>(i)] = 100 + i, vals[static_cast<size_t>(i)] = i;
+  const auto all = torch::arange(21);
+  const auto a = MetricSpace::permuted(ids, vals, 3), b = MetricSpace::permuted(ids, vals, 3);
+  const auto c = MetricSpace::permuted(ids, vals, 4);
+  const auto da = a.distances_from(all);
+  REQUIRE(a.kind() == MetricKind::permuted);
+  REQUIRE(torch::equal(da, b.distances_from(all)));
+  REQUIRE(!torch::equal(da, c.distances_from(all)));
+  // Row x must be (pi(v) - pi(x))^2 for one permutation pi of the values. A token
+  // whose row reaches 20^2 holds an extreme value: call it pi = 0; then every
+  // pi(x) = sqrt(d(x, that token)), and every entry is checked by hand in float64.
+  const auto rows = da.accessor<double, 2>();
+  int64_t extreme = -1;
+  for (int64_t x = 0; x <= 20 && extreme < 0; ++x)
+    if (da[x].max().item<double>() == 400.0) extreme = x;
+  REQUIRE(extreme >= 0);
+  std::vector<double> pi(21);
+  std::vector<int> seen(21, 0);
+  for (int64_t x = 0; x <= 20; ++x) {
+    pi[static_cast<size_t>(x)] = std::sqrt(rows[x][extreme]);
+    REQUIRE(pi[static_cast<size_t>(x)] == std::round(pi[static_cast<size_t>(x)]));
+    ++seen.at(static_cast<size_t>(pi[static_cast<size_t>(x)]));
+  }
+  for (int k : seen) REQUIRE(k == 1);  // a permutation of 0..20
+  for (int64_t x = 0; x <= 20; ++x)
+    for (int64_t y = 0; y <= 20; ++y) {
+      const double d = pi[static_cast<size_t>(x)] - pi[static_cast<size_t>(y)];
+      REQUIRE(rows[x][y] == d * d);
+    }
+  bool identity = true;
+  for (int x = 0; x <= 20; ++x) identity = identity && (pi[static_cast<size_t>(x)] == x || pi[static_cast<size_t>(x)] == 20 - x);
+  REQUIRE(!identity);  // neither the real order nor its mirror
+  // The same soft-target sharpness as the real metric: the mean entropy over targets is equal.
+  const auto sq = MetricSpace::scalar(ids, vals);
+  REQUIRE(mean_target_entropy(a, 2.0) == Approx(mean_target_entropy(sq, 2.0)).epsilon(1e-12));
+  // The uniform random table is far sharper (the control it replaces).
+  REQUIRE(mean_target_entropy(MetricSpace::random(ids, vals, 3), 2.0) < 0.5 * mean_target_entropy(sq, 2.0));
+}
+
 TEST_CASE("embedding metrics match their definitions", "[loss]") {
   auto emb = torch::randn({6, 4}, torch::kFloat64);
   std::vector<int64_t> ids{10, 11, 12, 13, 14, 15};

@@ -592,7 +592,7 @@ TEST_CASE("reward layouts: rows are filters, columns are metric names, percent",
         r.id = fmt::format("r{}{}{}", seed, alpha, kind);
         r.status = "finished";
         r.params = {{"task.name", "reward"}, {"loss.kind", kind}, {"loss.alpha", alpha}, {"loss.metric", "sq"},
-                    {"seed", std::to_string(seed)}};
+                    {"seed", std::to_string(seed)}, {"tokenizer.numbers", "chunk3"}};
         r.metrics["accuracy.average"] = 0.75 + noise(rng);
         truth[std::string(kind) + alpha].push_back(r.metrics["accuracy.average"]);
         runs.push_back(r);
@@ -607,7 +607,17 @@ TEST_CASE("reward layouts: rows are filters, columns are metric names, percent",
         Approx(100 * plain_mean(truth["dist0.001"])).margin(0.05 + 1e-9));
   const std::string md = render(find_layout("table8"), runs, Format::Markdown, test_context());
   CHECK(md.find("| paper (Llama-3.1-8B): DIST2 Loss (Random) | 76.0 |") != std::string::npos);
-  CHECK(md.find("dist, random distance table vs sft, accuracy (%): no paired runs (n = 0).") != std::string::npos);
+  CHECK(md.find("dist, squared distance over randomly permuted scores vs sft, accuracy (%): no paired runs (n = 0).") !=
+        std::string::npos);
+  // Runs under digits stay out of the chunk3 rows of every reward table.
+  std::vector<RunRecord> with_digits = runs;
+  for (RunRecord r : runs) {
+    r.id += "-digits";
+    r.params["tokenizer.numbers"] = "digits";
+    r.metrics["accuracy.average"] = 0.0;
+    with_digits.push_back(r);
+  }
+  CHECK(aggregate(find_layout("table8"), with_digits).rows[0].cells[0][0].mean == Approx(plain_mean(truth["dist0.1"])));
   // Table 8 is at the paper's alpha = 0.1: the alpha = 1.0 and 0.001 runs stay out of its dist row.
   const TableResult t8 = aggregate(find_layout("table8"), runs);
   CHECK(t8.rows[0].cells[0][0].mean == Approx(plain_mean(truth["dist0.1"])));
@@ -667,7 +677,7 @@ RewardSynthetic make_reward(int n_seeds, uint32_t rng_seed, const std::string& p
       r.params = {{"task.name", "reward"}, {"loss.kind", kind},         {"loss.alpha", "0.1"},
                   {"loss.metric", "sq"},   {"loss.tau", "1"},           {"loss.sigma", "0.7071"},
                   {"seed", std::to_string(seed)}, {"backbone.pretrain_steps", pretrain_steps},
-                  {"train.lr", lr}};
+                  {"train.lr", lr},        {"tokenizer.numbers", "chunk3"}};
       for (size_t k = 0; k < keys.size(); ++k) {
         const double v = 0.6 + 0.015 * static_cast<double>(k) + offset.at(kind) + seed_effect + noise(rng);
         r.metrics[keys[k]] = v;
@@ -732,7 +742,7 @@ void check_markdown_rectangular(const std::string& md) {
 void check_reward_cells(const TableResult& t, const RewardSynthetic& s, const std::vector<std::string>& kinds,
                         const std::vector<std::string>& keys, size_t n_seeds) {
   REQUIRE(t.columns == std::vector<std::string>{""});
-  REQUIRE(t.rows.size() == kinds.size());
+  REQUIRE(t.rows.size() >= kinds.size());  // Table 3 has further rows (scores as digits) after these
   for (size_t i = 0; i < kinds.size(); ++i)
     for (size_t m = 0; m < keys.size(); ++m) {
       INFO(kinds[i] << " " << keys[m]);
@@ -865,6 +875,39 @@ TEST_CASE("table3: rows per loss, subsets as columns, references, paired vs sft"
     CHECK(r[1].rfind("paper (Llama-3.1-8B): ", 0) == 0);
   }
   CHECK(paper_lines == 9 * 6);
+}
+
+TEST_CASE("a trained row that does not beat the best reference is flagged in words; ceilings are not rivals",
+          "[report]") {
+  RewardSynthetic s = make_reward(3, 7);
+  // sft at 0.45 everywhere: below the constant's 1/2 on every cell. dist at 0.999:
+  // above every reference but the annotators' labels, which are a ceiling.
+  for (RunRecord& r : s.runs) {
+    const std::string kind = r.params.at("loss.kind");
+    for (const std::string& key : kRewardSubsets) {
+      if (kind == "sft") r.metrics[key] = 0.45;
+      if (kind == "dist") r.metrics[key] = 0.999;
+      if (kind == "vocab") r.metrics[key] = key == "accuracy.safety" ? 0.2 : 0.999;
+      r.metrics["ref.annotator." + key] = 1.0;
+    }
+  }
+  const Layout& layout = find_layout("table3");
+  const std::string md = render(layout, s.runs, Format::Markdown, test_context());
+  INFO(md);
+  CHECK(md.find("sft does not beat the best reference predictor on 6 of 6 cells") != std::string::npos);
+  CHECK(md.find("vocab does not beat the best reference predictor on 1 of 6 cells (safety (%) 20.0 against ref: ") !=
+        std::string::npos);
+  CHECK(md.find("dist does not beat") == std::string::npos);
+  // Lower is better for an error metric: the flag follows the metric's direction.
+  Layout mae = layout;
+  mae.metrics = {{"accuracy.chat", "chat error", 1, 3, true}};
+  const TableResult t = aggregate(mae, s.runs);
+  REQUIRE(t.rows.size() == 6);
+  CHECK(t.rows[4].label == "sft, scores as digits");
+  CHECK(t.rows[4].runs == 0);  // every synthetic run writes scores under chunk3
+  const std::string md2 = render(mae, s.runs, Format::Markdown, test_context());
+  CHECK(md2.find("dist does not beat the best reference predictor on 1 of 1 cells") != std::string::npos);
+  CHECK(md2.find("sft does not beat") == std::string::npos);
 }
 
 TEST_CASE("table12: the nine sources as columns, the paper's two blocks beside", "[report]") {

@@ -53,11 +53,12 @@ MetricSpace build_metric(const TargetOptions& o, const std::vector<double>& valu
     case MetricKind::squared:
     case MetricKind::absolute: return MetricSpace::scalar(ids, values, kind);
     case MetricKind::random: return MetricSpace::random(ids, values, o.seed);
+    case MetricKind::permuted: return MetricSpace::permuted(ids, values, o.seed);
     case MetricKind::table:
       DIST2_CHECK(!o.table_file.empty(), "--metric table needs --table FILE");
       return MetricSpace::table_from_file(ids, o.table_file);
     default:
-      throw Error(fmt::format("'dist2 target' shows scalar metrics (sq, abs, random, table), not '{}'", o.metric));
+      throw Error(fmt::format("'dist2 target' shows scalar metrics (sq, abs, permuted, random, table), not '{}'", o.metric));
   }
 }
 
@@ -110,7 +111,7 @@ void run_target(const TargetOptions& o) {
 void setup_target(CLI::App& app) {
   auto opt = std::make_shared<TargetOptions>();
   auto* cmd = app.add_subcommand("target", "Print the soft target p_d = softmax(-d(v, x) / tau) for a metric");
-  cmd->add_option("--metric", opt->metric, "Distance: sq, abs, random (seeded table), table (from --table)")
+  cmd->add_option("--metric", opt->metric, "Distance: sq, abs, permuted (sq over permuted values), random (seeded uniform table), table (from --table)")
       ->capture_default_str();
   cmd->add_option("--range", opt->range, "Integer values LO:HI of the sub-vocabulary")->capture_default_str();
   cmd->add_option("--tokenizer", opt->tokenizer, "Take the values from a tokenizer's number tokens instead")
@@ -123,7 +124,7 @@ void setup_target(CLI::App& app) {
   auto* ent = cmd->add_option("--entropy", opt->entropy, "Solve tau so the mean target entropy is H nats");
   tau->excludes(sigma)->excludes(ent);
   sigma->excludes(ent);
-  cmd->add_option("--seed", opt->seed, "Seed of --metric random")->capture_default_str();
+  cmd->add_option("--seed", opt->seed, "Seed of --metric permuted or random")->capture_default_str();
   cmd->add_flag("--json", opt->json, "Print one JSON object with keys values and probs");
   cmd->callback([opt] { run_target(*opt); });
 }

@@ -111,6 +111,7 @@ k::Distance kernel_distance(MetricKind kind) {
     case MetricKind::embedding_mse: return k::Distance::codebook_mse;
     case MetricKind::embedding_cosine: return k::Distance::codebook_cosine;
     case MetricKind::random:
+    case MetricKind::permuted:
     case MetricKind::table: return k::Distance::table;
   }
   throw Error("unreachable metric kind");

@@ -19,8 +19,9 @@ MetricKind parse_metric_kind(const std::string& name) {
   if (name == "mse" || name == "embedding_mse") return MetricKind::embedding_mse;
   if (name == "cosine" || name == "embedding_cosine") return MetricKind::embedding_cosine;
   if (name == "random") return MetricKind::random;
+  if (name == "permuted") return MetricKind::permuted;
   if (name == "table") return MetricKind::table;
-  throw Error(fmt::format("unknown metric '{}' (valid: sq, abs, mse, cosine, random, table)", name));
+  throw Error(fmt::format("unknown metric '{}' (valid: sq, abs, mse, cosine, random, permuted, table)", name));
 }
 
 std::string to_string(MetricKind kind) {
@@ -30,6 +31,7 @@ std::string to_string(MetricKind kind) {
     case MetricKind::embedding_mse: return "mse";
     case MetricKind::embedding_cosine: return "cosine";
     case MetricKind::random: return "random";
+    case MetricKind::permuted: return "permuted";
     case MetricKind::table: return "table";
   }
   return "?";
@@ -96,6 +98,22 @@ MetricSpace MetricSpace::random(std::vector<int64_t> ids, std::vector<double> va
   sym = sym + sym.t();  // symmetric, zero diagonal
   auto m = table(std::move(ids), sym);
   m.kind_ = MetricKind::random;
+  m.values_ = scalar_space.values_;
+  return m;
+}
+
+MetricSpace MetricSpace::permuted(std::vector<int64_t> ids, std::vector<double> values, uint64_t seed) {
+  auto scalar_space = scalar(ids, values, MetricKind::squared);
+  const int64_t n = scalar_space.size();
+  auto gen = at::detail::createCPUGenerator(seed);
+  const auto identity = torch::arange(n, torch::kInt64);
+  auto perm = identity;
+  // Redraw the identity (it would be the real metric); deterministic given the seed.
+  while (n > 1 && torch::equal(perm, identity)) perm = torch::randperm(n, gen, torch::kInt64);
+  auto pi = scalar_space.values_.index({perm});  // pi(v_i) = the value of another token
+  auto diff = pi.unsqueeze(0) - pi.unsqueeze(1);
+  auto m = table(std::move(ids), diff * diff);
+  m.kind_ = MetricKind::permuted;
   m.values_ = scalar_space.values_;
   return m;
 }
@@ -167,6 +185,7 @@ torch::Tensor MetricSpace::distances_on_cpu(const torch::Tensor& x) const {
       return 1.0 - torch::matmul(unit.index({x}), unit.t());
     }
     case MetricKind::random:
+    case MetricKind::permuted:
     case MetricKind::table:
       return table_.index({x});
   }

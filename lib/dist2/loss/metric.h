@@ -14,10 +14,11 @@ enum class MetricKind {
   absolute,          // d = |v - x|
   embedding_mse,     // d = mean_k (e_v,k - e_x,k)^2 over embeddings [M, D]
   embedding_cosine,  // d = 1 - cos(e_v, e_x)   (paper eq. 7)
-  random,            // a seeded random symmetric table (paper table 8 sanity check)
+  random,            // a seeded random symmetric table, entries uniform (the old table 8 check)
+  permuted,          // d = (pi(v) - pi(x))^2 for a seeded permutation pi of the values (table 8)
   table,             // an explicit [M, M] table, e.g. read from a file
 };
-// Accepts "sq"/"squared", "abs"/"absolute", "mse", "cosine", "random", "table".
+// Accepts "sq"/"squared", "abs"/"absolute", "mse", "cosine", "random", "permuted", "table".
 MetricKind parse_metric_kind(const std::string& name);
 std::string to_string(MetricKind kind);
 
@@ -33,6 +34,12 @@ class MetricSpace {
   // uniform over the range of the squared distance between the values: the same
   // scale as the real metric, none of its structure.
   static MetricSpace random(std::vector<int64_t> token_ids, std::vector<double> values, uint64_t seed);
+  // The squared distance between randomly permuted values, d(v, x) = (pi(v) - pi(x))^2
+  // (pi a seeded permutation of V_d's values, never the identity when M > 1): the
+  // real metric's distances and the sharpness of its soft targets, none of its
+  // order. The control of the paper's random-metric check (Table 8); `random`'s
+  // uniform entries make targets far sharper than the real metric's.
+  static MetricSpace permuted(std::vector<int64_t> token_ids, std::vector<double> values, uint64_t seed);
   // An explicit table [M, M]: row x holds d(v, x) for every v.
   static MetricSpace table(std::vector<int64_t> token_ids, torch::Tensor distances);
   // A whitespace- or comma-separated M x M text file.

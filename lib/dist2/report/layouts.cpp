@@ -54,7 +54,7 @@ std::vector<MetricSpec> regression_diagnostics() {
 std::vector<ReferenceSpec> regression_references() {
   return {{"ref.constant", "reference: constant (mean of training targets)", "ref: constant"},
           {"ref.mean_y", "reference: mean of the observed y's", "ref: mean of observed y"},
-          {"ref.oracle", "reference: oracle (exact line, rounding only)", "ref: oracle"}};
+          {"ref.oracle", "reference: oracle (exact line, rounding only)", "ref: oracle", true}};
 }
 
 Layout table11() {
@@ -119,15 +119,24 @@ const ParamFilter kReward = {{"task.name", "reward"}};
 
 // The paper's dist row: alpha = 0.1 (appendix C.1) and the squared distance; configs
 // may leave both at their defaults.
+// Scores are written as single tokens 0-20 (tokenizer.numbers=chunk3), as the
+// paper's Llama tokenizer writes them; under digits the squared-distance target
+// on the tens digit puts mass on tens digits that never occur, a bias only dist
+// pays. Table 3 keeps digits as extra, labelled rows.
+ParamFilter reward_tokens(ParamFilter f, const std::string& split = "chunk3") {
+  f.push_back({"tokenizer.numbers", split});
+  return f;
+}
+
 ParamFilter reward_full_dist() {
-  return {{"loss.kind", "dist"}, {"loss.alpha", "0.1", true}, {"loss.metric", "sq", true}};
+  return reward_tokens({{"loss.kind", "dist"}, {"loss.alpha", "0.1", true}, {"loss.metric", "sq", true}});
 }
 
 // Table 3's rows; "binary" is the scalar-head sequence classifier.
 std::vector<RowSpec> reward_rows() {
-  return {{"binary", {{"loss.kind", "binary"}}},
-          {"sft", {{"loss.kind", "sft"}}},
-          {"vocab", {{"loss.kind", "vocab"}}},
+  return {{"binary", reward_tokens({{"loss.kind", "binary"}})},
+          {"sft", reward_tokens({{"loss.kind", "sft"}})},
+          {"vocab", reward_tokens({{"loss.kind", "vocab"}})},
           {"dist", reward_full_dist()}};
 }
 
@@ -162,7 +171,7 @@ std::vector<MetricSpec> reward_sources() {
 std::vector<ReferenceSpec> reward_references() {
   return {{"ref.length", "reference: the longer response", "ref: longer response"},
           {"ref.constant", "reference: constant score (every pair a tie, counted 1/2)", "ref: constant"},
-          {"ref.annotator", "reference: the annotators' own noisy labels", "ref: annotator labels"}};
+          {"ref.annotator", "reference: the annotators' own noisy labels", "ref: annotator labels", true}};
 }
 
 std::vector<MetricSpec> reward_diagnostics() {
@@ -178,7 +187,8 @@ const char* const kRewardStandIns =
 
 const char* const kBinaryNoText =
     "The binary row is a scalar-head sequence classifier: it decodes no score, so it has no "
-    "parse-failure rate or score MAE.";
+    "parse-failure rate or score MAE. It reads train.batch_size sequences a step (half as many "
+    "chosen/rejected pairs), so every row saw the same number of training sequences.";
 
 Layout table3() {
   Layout l;
@@ -186,13 +196,21 @@ Layout table3() {
   l.title = "Table 3: generative reward modeling, pairwise accuracy per subset";
   l.common = kReward;
   l.rows = reward_rows();
+  // Scores as digit pairs ("07"): the tokenization before chunk3 became the default, kept as labelled rows.
+  l.rows.push_back({"sft, scores as digits", reward_tokens({{"loss.kind", "sft"}}, "digits")});
+  l.rows.push_back({"dist, scores as digits",
+                    reward_tokens({{"loss.kind", "dist"}, {"loss.alpha", "0.1", true}, {"loss.metric", "sq", true}},
+                                  "digits")});
   l.metrics = reward_subsets();
   l.references = reward_references();
   l.diagnostics = reward_diagnostics();
   l.baseline = "sft";
   l.paired = PairedDisplay::LineBelow;  // six metrics: difference columns would double a wide table
   l.paper = {"table3"};
-  l.notes = {kRewardStandIns, kBinaryNoText};
+  l.notes = {kRewardStandIns, kBinaryNoText,
+             "Rows without a tokenization write scores 0-20 as single tokens (chunk3); the 'scores as digits' "
+             "rows write them as two digit tokens (\"07\"), where dist's soft target on the tens digit also "
+             "covers tens digits 3-9 that never occur. Their paired line compares them with sft under chunk3."};
   return l;
 }
 
@@ -223,13 +241,13 @@ Layout table7() {
   l.name = "table7";
   l.title = "Table 7: catastrophic forgetting after reward-model fine-tuning";
   l.common = kReward;
-  l.rows = {{"sft", {{"loss.kind", "sft"}}}, {"dist", reward_full_dist()}};
+  l.rows = {{"sft", reward_tokens({{"loss.kind", "sft"}})}, {"dist", reward_full_dist()}};
   // Forgetting depends on the backbone and on how far fine-tuning moves it: hold
   // both at one value (by default the largest at which the most rows have runs).
   l.pins = {"backbone.pretrain_steps", "train.lr"};
   l.metrics = {percent("accuracy.average", "reward accuracy (%)"),
                percent("pretrain.accuracy", "pretraining-task accuracy (%)")};
-  l.references = {{"backbone", "backbone before fine-tuning", "backbone"}};
+  l.references = {{"backbone", "backbone before fine-tuning", "backbone", true}};
   l.diagnostics = reward_diagnostics();
   l.baseline = "sft";
   l.paired = PairedDisplay::Columns;
@@ -247,8 +265,8 @@ Layout table6() {
   l.common = kReward;
   for (const char* alpha : {"1.0", "0.2", "0.1", "0.02", "0.01", "0.005", "0.001"})
     l.rows.push_back({fmt::format("dist, alpha = {}", alpha),
-                      {{"loss.kind", "dist"}, {"loss.alpha", alpha}, {"loss.metric", "sq", true}}});
-  l.rows.push_back({"sft", {{"loss.kind", "sft"}}});
+                      reward_tokens({{"loss.kind", "dist"}, {"loss.alpha", alpha}, {"loss.metric", "sq", true}})});
+  l.rows.push_back({"sft", reward_tokens({{"loss.kind", "sft"}})});
   l.metrics = reward_average();
   l.references = reward_references();
   l.diagnostics = reward_diagnostics();
@@ -266,16 +284,22 @@ Layout table8() {
   l.common = kReward;
   // At the paper's alpha = 0.1 (its Euclidean row is Table 3's dist, 85.3).
   l.rows = {{"dist, squared distance", reward_full_dist()},
-            {"dist, random distance table",
-             {{"loss.kind", "dist"}, {"loss.metric", "random"}, {"loss.alpha", "0.1", true}}},
-            {"sft", {{"loss.kind", "sft"}}}};
+            {"dist, squared distance over randomly permuted scores",
+             reward_tokens({{"loss.kind", "dist"}, {"loss.metric", "permuted"}, {"loss.alpha", "0.1", true}})},
+            {"sft", reward_tokens({{"loss.kind", "sft"}})}};
   l.metrics = reward_average();
   l.references = reward_references();
   l.diagnostics = reward_diagnostics();
+  // Both soft targets equally sharp: the control keeps the distances, not their order.
+  l.diagnostics.push_back({"target.mean_entropy", "mean soft-target entropy over score tokens (nats)"});
   l.baseline = "sft";
   l.paired = PairedDisplay::Columns;
   l.paper = {"table8"};
-  l.notes = {kRewardStandIns};
+  l.notes = {kRewardStandIns,
+             "The control metric is d(v, x) = (pi(v) - pi(x))^2 for a permutation pi of the scores 0-20 drawn "
+             "per seed: the same distances, so soft targets exactly as sharp as the real metric's (the entropy "
+             "line above), with none of the scores' order. An earlier control drew each distance uniformly, "
+             "which made its targets far sharper than the real metric's."};
   return l;
 }
 
@@ -367,7 +391,7 @@ Layout table7_grounding() {
   l.pins = {"task.n_train", "backbone.pretrain_steps"};
   l.metrics = {percent("acc50", "grounding accuracy, all groups (%)"),
                percent("pretrain.accuracy", "scene-question accuracy (%)")};
-  l.references = {{"backbone", "backbone before fine-tuning", "backbone"}};
+  l.references = {{"backbone", "backbone before fine-tuning", "backbone", true}};
   l.baseline = "sft";
   l.paired = PairedDisplay::Columns;
   l.paper = {"table7_bottom"};

@@ -48,6 +48,10 @@ struct ReferenceSpec {
   std::string prefix;
   std::string label;
   std::string legend;  // short name for figure legends
+  // A bound, not a rival: an oracle, the annotators' own labels, the backbone
+  // before fine-tuning. A trained row is flagged when it does not beat the best
+  // reference that is not a ceiling.
+  bool ceiling = false;
 };
 
 enum class LayoutKind { Table, Figure };

@@ -219,6 +219,42 @@ std::vector<std::string> noise_sentences(const Layout& layout, const TableResult
   return out;
 }
 
+// Trained rows that do not beat the best reference predictor (ceilings aside) on
+// a cell: there the model learned no more than a rule that needs no training, and
+// a difference between losses says little. One sentence per such row.
+std::vector<std::string> reference_flags(const Layout& layout, const TableResult& t) {
+  std::vector<std::string> out;
+  for (const RowResult& row : t.rows) {
+    std::vector<std::string> cells;
+    size_t compared = 0;
+    for (size_t c = 0; c < t.columns.size(); ++c)
+      for (size_t m = 0; m < layout.metrics.size(); ++m) {
+        const MetricSpec& metric = layout.metrics[m];
+        const Summary& ours = row.cells[c][m];
+        std::optional<size_t> best;
+        for (size_t r = 0; r < t.references.size(); ++r) {
+          const Summary& ref = t.references[r].cells[c][m];
+          if (layout.references[r].ceiling || ref.n == 0 || !std::isfinite(ref.mean)) continue;
+          const double best_mean = best ? t.references[*best].cells[c][m].mean : 0;
+          if (!best || (metric.lower_is_better ? ref.mean < best_mean : ref.mean > best_mean)) best = r;
+        }
+        if (!best || ours.n == 0 || !std::isfinite(ours.mean)) continue;
+        ++compared;
+        const double bar = t.references[*best].cells[c][m].mean;
+        if (metric.lower_is_better ? ours.mean < bar : ours.mean > bar) continue;
+        const std::string where = t.columns[c].empty() ? "" : group_name(layout, t.columns[c]) + ", ";
+        cells.push_back(fmt::format("{}{} {} against {} {}", where, metric.label, fixed(ours.mean * metric.scale, metric.decimals),
+                                    layout.references[*best].legend, fixed(bar * metric.scale, metric.decimals)));
+      }
+    if (cells.empty()) continue;
+    out.push_back(fmt::format("{} does not beat the best reference predictor on {} of {} cells ({}): there it "
+                              "learned no more than a rule that needs no training, and a comparison between "
+                              "losses on those cells says little.",
+                              row.label, cells.size(), compared, join(cells, "; ")));
+  }
+  return out;
+}
+
 std::vector<std::string> diagnostic_notes(const Layout& layout, const TableResult& t) {
   std::vector<std::string> out;
   for (size_t d = 0; d < layout.diagnostics.size(); ++d) {
@@ -246,6 +282,7 @@ Grid our_grid(const Layout& layout, const TableResult& t) {
     if (layout.paired == PairedDisplay::LineBelow && !row.paired.empty()) g.rows.push_back(paired_line(layout, t, row));
   }
   for (const RowResult& ref : t.references) g.rows.push_back(our_row(layout, t, ref, "reference"));
+  for (const std::string& s : reference_flags(layout, t)) g.after.push_back(s);
   for (const std::string& s : noise_sentences(layout, t)) g.after.push_back(s);
   for (const std::string& s : diagnostic_notes(layout, t)) g.after.push_back(s);
   for (const std::string& w : t.warnings) g.after.push_back("Warning: " + w + ".");

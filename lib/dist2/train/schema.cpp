@@ -49,9 +49,9 @@ config::Schema pipeline_schema() {
   s.add_float("loss.tau", 2.0, 0.0, {}, "soft-target temperature (tau = 2 sigma^2; 2 = unit-variance Gaussian)", true);
   s.add_float("loss.sigma", 0.0, 0.0, {}, "if > 0: tau = 2 sigma^2 (overrides loss.tau)", false);
   s.add_float("loss.entropy", 0.0, 0.0, {}, "if > 0: tau by entropy matching to this mean entropy (nats)", false);
-  s.add_string("loss.metric", "sq", {"sq", "abs", "random", "mse", "cosine"},
-               "distance over V_d: sq or abs over token values, random (the sanity check), mse or cosine over token embeddings (tasks with embedding metrics)");
-  s.add_int("loss.metric_seed", 0, 0, {}, "seed of loss.metric=random");
+  s.add_string("loss.metric", "sq", {"sq", "abs", "permuted", "random", "mse", "cosine"},
+               "distance over V_d: sq or abs over token values; permuted (the sanity check: sq over randomly permuted values) or random (uniform random table); mse or cosine over token embeddings (tasks with embedding metrics)");
+  s.add_int("loss.metric_seed", 0, 0, {}, "seed of loss.metric=random; for permuted, mixed with the run's seed");
   s.add_string("loss.q", "subvocab", {"subvocab", "full"}, "q renormalised over V_d (subvocab) or the full softmax (full)");
   s.add_float("loss.smoothing", 0.1, 0.0, 1.0, "eps of label_smoothing", false);
   s.add_bool("loss.place_weighting", false, "weight metric positions by place value (appendix A.2)");
@@ -100,6 +100,10 @@ MetricSpace metric_space(const config::Config& cfg, const MetricTokens& m) {
               name, cfg.get_string("task.name"));
   if (kind == MetricKind::random)
     return MetricSpace::random(m.token_ids, m.values, static_cast<uint64_t>(cfg.get_int("loss.metric_seed")));
+  if (kind == MetricKind::permuted)  // one permutation per run seed, so seeds do not share one table
+    return MetricSpace::permuted(m.token_ids, m.values,
+                                 static_cast<uint64_t>(cfg.get_int("seed")) * 0x9E3779B97F4A7C15ull +
+                                     static_cast<uint64_t>(cfg.get_int("loss.metric_seed")));
   return MetricSpace::scalar(m.token_ids, m.values, kind);
 }
 
