@@ -177,7 +177,12 @@ std::vector<ReferenceSpec> reward_references() {
 std::vector<MetricSpec> reward_diagnostics() {
   return {{"parse_failure_rate", "parse-failure rate"},
           {"shifted.parse_failure_rate", "parse-failure rate on the shifted split"},
-          {"score.mae", "MAE of the expected overall score (0-20) against the label"}};
+          {"score.mae", "MAE of the expected overall score (0-20) against the label"},
+          {"ref.train_mean.score.mae", "MAE of a constant score at the training labels' mean (the bar for score MAE)"},
+          {"facet_sum.accuracy.average", "average accuracy with the sum of the expected facet scores as the reward",
+           100, 1, false},
+          {"total_consistency", "share of outputs whose written total equals the sum of their written facets", 1, 3,
+           false}};
 }
 
 const char* const kRewardStandIns =
@@ -246,14 +251,18 @@ Layout table7() {
   // both at one value (by default the largest at which the most rows have runs).
   l.pins = {"backbone.pretrain_steps", "train.lr"};
   l.metrics = {percent("accuracy.average", "reward accuracy (%)"),
-               percent("pretrain.accuracy", "pretraining-task accuracy (%)")};
+               percent("pretrain.accuracy", "pretraining-task accuracy (%)"),
+               {"pretrain.log_loss", "pretraining-task answer log-loss (nats)", 1, 3, true}};
   l.references = {{"backbone", "backbone before fine-tuning", "backbone", true}};
   l.diagnostics = reward_diagnostics();
   l.baseline = "sft";
   l.paired = PairedDisplay::Columns;
   l.paper = {"table7_top"};
-  l.notes = {"Our pretraining task (exact-match accuracy on the backbone's own pretraining data) stands "
-             "in for the paper's MMLU; the backbone has no reward accuracy, so that cell shows a dash.",
+  l.notes = {"Our pretraining task stands in for the paper's MMLU: questions on the backbone's own pretraining "
+             "knowledge (an entity's colour among the eight colours, a sum among 0-18, a difference among 0-9), "
+             "each scored by ranking its candidate answers by teacher-forced likelihood, as MMLU is, for the "
+             "backbone and every fine-tuned model alike; the log-loss is the answer's among its candidates. The "
+             "backbone has no reward accuracy, so that cell shows a dash.",
              "The paper's Table 7 bottom (visual grounding on RefCOCO, RealWorldQA) is report table7_grounding."};
   return l;
 }
@@ -390,7 +399,8 @@ Layout table7_grounding() {
   l.rows = {{"sft", {{"loss.kind", "sft"}}}, {"dist", grounding_full_dist()}};
   l.pins = {"task.n_train", "backbone.pretrain_steps"};
   l.metrics = {percent("acc50", "grounding accuracy, all groups (%)"),
-               percent("pretrain.accuracy", "scene-question accuracy (%)")};
+               percent("pretrain.accuracy", "scene-question accuracy (%)"),
+               {"pretrain.log_loss", "scene-question answer log-loss (nats)", 1, 3, true}};
   l.references = {{"backbone", "backbone before fine-tuning", "backbone", true}};
   l.baseline = "sft";
   l.paired = PairedDisplay::Columns;
