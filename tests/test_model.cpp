@@ -58,8 +58,13 @@ TEST_CASE("tokenizer: added tokens follow the built-in ones and match longest fi
 }
 
 TEST_CASE("image front end: patch tokens equal a patch-by-patch computation", "[model]") {
+  // context 0: plain 4x4 patches; context 1: 6x6 windows around them, zero beyond the border.
+  const int64_t context = GENERATE(0, 1);
+  INFO("patch_context " << context);
   torch::manual_seed(3);
-  Gpt model(image_model_options());
+  GptOptions opt = image_model_options();
+  opt.patch_context = context;
+  Gpt model(opt);
   model->eval();
   torch::NoGradGuard no_grad;
   const Image a = random_image(2, 16, 1), b = random_image(2, 16, 2);
@@ -69,16 +74,17 @@ TEST_CASE("image front end: patch tokens equal a patch-by-patch computation", "[
   REQUIRE(tokens.sizes() == torch::IntArrayRef({1, 2 * 16, 32}));
   auto params = model->named_parameters();
   auto P = [&](const std::string& n) { return params[n].to(torch::kFloat64); };
-  // Patch (r, c) of image n: its pixels in (channel, y, x) order through the MLP,
-  // plus the row, column and image-slot embeddings, in float64 from the parameters.
+  // Patch (r, c) of image n: its window's pixels in (channel, y, x) order through the
+  // MLP, plus the row, column and image-slot embeddings, in float64 from the parameters.
   for (int64_t n = 0; n < 2; ++n) {
     const Image& img = n == 0 ? a : b;
     for (int64_t r = 0; r < 4; ++r)
       for (int64_t c = 0; c < 4; ++c) {
         std::vector<double> flat;
         for (int64_t ch = 0; ch < 2; ++ch)
-          for (int64_t y = 0; y < 4; ++y)
-            for (int64_t x = 0; x < 4; ++x) flat.push_back(img.at(ch, 4 * r + y, 4 * c + x));
+          for (int64_t y = 4 * r - context; y < 4 * r + 4 + context; ++y)
+            for (int64_t x = 4 * c - context; x < 4 * c + 4 + context; ++x)
+              flat.push_back(y < 0 || x < 0 || y >= 16 || x >= 16 ? 0.0 : img.at(ch, y, x));
         auto v = torch::tensor(flat, torch::kFloat64);
         auto h = torch::matmul(P("patch_fc1.weight"), v) + P("patch_fc1.bias");
         h = 0.5 * h * (1 + torch::erf(h / std::sqrt(2.0)));  // exact GELU

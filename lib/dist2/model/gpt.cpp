@@ -68,7 +68,8 @@ GptImpl::GptImpl(const GptOptions& o) : opt_(o) {
     DIST2_CHECK(o.image_channels >= 1 && o.max_images >= 1 && o.patch_hidden >= 1,
                 "image front end needs channels, max_images and patch_hidden >= 1");
     const int64_t side = o.image_size / o.patch_size;
-    patch_fc1_ = register_module("patch_fc1", torch::nn::Linear(o.image_channels * o.patch_size * o.patch_size, o.patch_hidden));
+    DIST2_CHECK(o.patch_context >= 0, "patch context {} must be >= 0", o.patch_context);
+    patch_fc1_ = register_module("patch_fc1", torch::nn::Linear(o.image_channels * o.patch_window() * o.patch_window(), o.patch_hidden));
     patch_fc2_ = register_module("patch_fc2", torch::nn::Linear(o.patch_hidden, o.d_model));
     patch_row_ = register_module("patch_row", torch::nn::Embedding(side, o.d_model));
     patch_col_ = register_module("patch_col", torch::nn::Embedding(side, o.d_model));
@@ -95,10 +96,13 @@ torch::Tensor GptImpl::image_tokens(const torch::Tensor& images) {
               "images must be (B, N, {}, {}, {}), got {}", opt_.image_channels, opt_.image_size, opt_.image_size,
               shape_of(images));
   const int64_t B = images.size(0), N = images.size(1), C = opt_.image_channels, p = opt_.patch_size,
-                side = opt_.image_size / p;
+                side = opt_.image_size / p, w = opt_.patch_window(), H = opt_.image_size;
   DIST2_CHECK(N <= opt_.max_images, "{} images per sequence, the model takes at most {}", N, opt_.max_images);
-  // (B, N, C, side, p, side, p) -> (B, N, side, side, C, p, p): one row per patch, row-major over the grid.
-  auto patches = images.reshape({B, N, C, side, p, side, p}).permute({0, 1, 3, 5, 2, 4, 6}).reshape({B, N, side * side, C * p * p});
+  // Windows of w = p + 2 context pixels at stride p, zero padded: one row (C, w, w) per
+  // patch, row-major over the side x side grid (context 0: the plain patches).
+  auto windows = F::unfold(images.reshape({B * N, C, H, H}),
+                           F::UnfoldFuncOptions({w, w}).stride(p).padding(opt_.patch_context));  // (B N, C w w, side^2)
+  auto patches = windows.transpose(1, 2).reshape({B, N, side * side, C * w * w});
   auto x = patch_fc2_(F::gelu(patch_fc1_(patches)));  // (B, N, P, C_model)
   auto grid = torch::arange(side, torch::kInt64);
   auto where = patch_row_(grid).unsqueeze(1) + patch_col_(grid).unsqueeze(0);  // (side, side, C_model)

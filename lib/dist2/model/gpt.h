@@ -24,7 +24,11 @@ struct GptOptions {
   // Image front end (image_size = 0: none). Square images of image_channels x
   // image_size x image_size, at most max_images per sequence; patches of
   // patch_size x patch_size (image_size a multiple of it), MLP hidden width patch_hidden.
-  int64_t image_size = 0, image_channels = 1, max_images = 1, patch_size = 8, patch_hidden = 128;
+  // patch_context > 0: the MLP of each patch also reads that many pixels around
+  // it (zero beyond the border), overlapping windows of patch_size + 2 patch_context,
+  // so a patch token sees an object that straddles patch borders.
+  int64_t image_size = 0, image_channels = 1, max_images = 1, patch_size = 8, patch_hidden = 128, patch_context = 0;
+  int64_t patch_window() const { return patch_size + 2 * patch_context; }
 
   int64_t patches_per_image() const { return image_size > 0 ? (image_size / patch_size) * (image_size / patch_size) : 0; }
 };

@@ -143,6 +143,7 @@ void add_image_model_keys(config::Schema& s, int64_t image_size, int64_t channel
   s.add_int("model.max_images", max_images, 1, {}, "images per sequence, at most");
   s.add_int("model.patch_size", patch_size, 1, {}, "side of an image patch (one prefix token per patch)");
   s.add_int("model.patch_hidden", 128, 1, {}, "hidden width of the 2-layer MLP patch embedding");
+  s.add_int("model.patch_context", 0, 0, {}, "pixels around each patch its MLP also reads (overlapping windows)");
 }
 
 Prediction Task::parse(const config::Config& cfg, const Predictor::Generation& g, const Tokenizer& tok) const {

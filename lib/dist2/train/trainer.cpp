@@ -35,6 +35,7 @@ GptOptions gpt_options(const config::Config& cfg, int64_t vocab_size) {
     o.max_images = cfg.get_int("model.max_images");
     o.patch_size = cfg.get_int("model.patch_size");
     o.patch_hidden = cfg.get_int("model.patch_hidden");
+    o.patch_context = cfg.get_int("model.patch_context");
   }
   return o;
 }
