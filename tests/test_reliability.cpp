@@ -496,6 +496,37 @@ TEST_CASE("reliability: SIGTERM and SIGINT stop a run cleanly: checkpoint, inter
   require_resume_equals_reference(store, term_run);
 }
 
+TEST_CASE("reliability: SIGTERM during backbone pretraining stops it at once: interrupted, exit 130, no backbone",
+          "[reliability]") {
+  TempDir dir;
+  const std::string store = dir.sub("store"), log = dir.sub("train.log");
+  const std::string reward = std::string(DIST2_SOURCE_DIR) + "/experiments/table3_reward.yaml";
+  // A backbone of a million steps: without the stop check it would pretrain for hours.
+  const pid_t pid = spawn_dist2(fmt::format("train {} --profile smoke --store {} --no-progress loss.kind=sft "
+                                            "backbone.pretrain_steps=1000000",
+                                            reward, store),
+                                log);
+  // Pretraining begins once its lock file exists (it logs only every 50,000 steps).
+  auto has_lock = [&] {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(store + "/backbones", ec))
+      if (e.path().extension() == ".lock") return true;
+    return false;
+  };
+  REQUIRE(wait_for(has_lock, 120));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  REQUIRE(kill(pid, SIGTERM) == 0);
+  const auto sent = std::chrono::steady_clock::now();
+  REQUIRE(wait_exit(pid) == 130);
+  CHECK(std::chrono::steady_clock::now() - sent < std::chrono::seconds(30));
+  RawDb db(store);
+  REQUIRE(db.scalar("SELECT status FROM runs") == "interrupted");
+  REQUIRE_THAT(db.scalar("SELECT error FROM runs"), Contains("backbone pretraining was stopped by signal 15"));
+  // No half-pretrained backbone is left to be taken for a finished one.
+  for (const auto& e : std::filesystem::directory_iterator(store + "/backbones"))
+    if (e.is_directory()) CHECK_FALSE(std::filesystem::exists(e.path() / "manifest.json"));
+}
+
 TEST_CASE("reliability: resume refuses a run that is still running, or that does not exist", "[reliability]") {
   TempDir dir;
   const std::string store = dir.sub("store");

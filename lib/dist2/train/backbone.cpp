@@ -15,6 +15,7 @@
 #include "dist2/util/hash.h"
 #include "dist2/util/json.h"
 #include "dist2/util/json_value.h"
+#include "dist2/util/signals.h"
 
 namespace dist2 {
 
@@ -107,7 +108,9 @@ Backbone load_or_pretrain_backbone(const config::Config& cfg, const Task& task, 
     fmt::print("backbone {} step {} loss {:.4f}\n", b.id, step, v.at("loss"));
     std::fflush(stdout);
   };
-  DIST2_CHECK(trainer.train(docs, hooks), "backbone pretraining was stopped");
+  hooks.should_stop = [] { return stop_requested(); };  // a stop signal does not wait for the whole pretraining
+  DIST2_CHECK(trainer.train(docs, hooks), "backbone pretraining was stopped by signal {} at step {}", stop_signal(),
+              trainer.step());
   GptPredictor predictor(trainer.model(), tok, pcfg.get_int("eval.batch_size"));
   b.knowledge_accuracy = knowledge_accuracy(task.knowledge_questions(pcfg), predictor);
   make_dirs(dir);

@@ -184,6 +184,13 @@ RunOutcome run_experiment(const RunRequest& req) {
     outcome.status = "finished";
     return outcome;
   } catch (const std::exception& e) {
+    // Stopped by a signal before training began (e.g. during backbone pretraining):
+    // interrupted, not failed, and a later start or resume runs it.
+    if (stop_requested()) {
+      st.finish_run(run_id, "interrupted", e.what());
+      outcome.status = "interrupted";
+      return outcome;
+    }
     // Report the first error even when the store cannot record it (a full disk);
     // the run, left running, is then marked interrupted when the store is next opened.
     try {
