@@ -513,12 +513,16 @@ TEST_CASE("reliability: SIGTERM during backbone pretraining stops it at once: in
       if (e.path().extension() == ".lock") return true;
     return false;
   };
-  REQUIRE(wait_for(has_lock, 120));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const bool started = wait_for(has_lock, 120);
+  if (started) std::this_thread::sleep_for(std::chrono::milliseconds(500));
   REQUIRE(kill(pid, SIGTERM) == 0);
-  const auto sent = std::chrono::steady_clock::now();
-  REQUIRE(wait_exit(pid) == 130);
-  CHECK(std::chrono::steady_clock::now() - sent < std::chrono::seconds(30));
+  // It must exit within a minute; a process that does not is killed, never left running.
+  int status = 0;
+  const bool exited = wait_for([&] { return waitpid(pid, &status, WNOHANG) == pid; }, 60);
+  if (!exited) kill(pid, SIGKILL), waitpid(pid, &status, 0);
+  REQUIRE(started);
+  REQUIRE(exited);
+  REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 130));
   RawDb db(store);
   REQUIRE(db.scalar("SELECT status FROM runs") == "interrupted");
   REQUIRE_THAT(db.scalar("SELECT error FROM runs"), Contains("backbone pretraining was stopped by signal 15"));
