@@ -154,13 +154,20 @@ TEST_CASE("smoke sweep of Table 1 through the executable, then Tables 1, 13, 7 b
   INFO(sweep.out);
   REQUIRE(sweep.status == 0);
   REQUIRE(sweep.out.find("3 trials: 0 finished before, 3 ran (3 finished") != std::string::npos);
-  REQUIRE(sweep.out.find("pretrained") != std::string::npos);
+  // Table 7 bottom: sft and dist fine-tuned from the scene-question backbone, in the same store.
+  const std::string exp7 = std::string(DIST2_SOURCE_DIR) + "/experiments/table7_grounding.yaml";
+  auto sweep7 = dist2::test::run_dist2("--threads 1 sweep " + exp7 + " --profile smoke --store " + store + " -j 2");
+  INFO(sweep7.out);
+  REQUIRE(sweep7.status == 0);
+  REQUIRE(sweep7.out.find("2 trials: 0 finished before, 2 ran (2 finished") != std::string::npos);
+  REQUIRE(sweep7.out.find("pretrained") != std::string::npos);
   auto t1 = dist2::test::run_dist2("report table1 --profile smoke --store " + store);
   INFO(t1.out);
   REQUIRE(t1.status == 0);
   REQUIRE(t1.out.find("ref testA") != std::string::npos);
   REQUIRE(t1.out.find("reference: a random item of the scene") != std::string::npos);
   REQUIRE(t1.out.find("Phi3V-dist") != std::string::npos);
+  REQUIRE(t1.out.find("backbone.pretrain_steps = 0") != std::string::npos);  // the runs from scratch, not Table 7's
   auto t13 = dist2::test::run_dist2("report table13 --profile smoke --store " + store);
   INFO(t13.out);
   REQUIRE(t13.status == 0);

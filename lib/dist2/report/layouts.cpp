@@ -354,6 +354,8 @@ Layout table1() {
   l.rows = grounding_rows();
   l.column_key = "task.n_train";
   l.column_label = "n_train";
+  // Runs from scratch (table1_grounding) and from the backbone (table7_grounding) do not mix.
+  l.pins = {"backbone.pretrain_steps"};
   l.metrics = grounding_columns();
   l.references = grounding_references();
   l.diagnostics = {{"parse_failure_rate", "parse-failure rate"}};
@@ -375,7 +377,7 @@ Layout table13() {
   l.title = "Table 13: mean IoU on the examples both sft and dist get wrong (ref testA, IoU < 0.5)";
   l.common = kGrounding;
   l.rows = {{"sft", {{"loss.kind", "sft"}}}, {"dist", grounding_full_dist()}};
-  l.pins = {"task.n_train"};
+  l.pins = {"task.n_train", "backbone.pretrain_steps"};
   l.metrics = {percent("shared_failures.ref.testA.score", "IoU on shared failures, ref testA (%)"),
                percent("shared_failures.all.score", "IoU on shared failures, all groups (%)")};
   l.diagnostics = {{"shared_failures.ref.testA.n", "shared failures in ref testA (examples)", 1, 0},
