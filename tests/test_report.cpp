@@ -579,6 +579,21 @@ TEST_CASE("table5 holds n_train where the most rows have runs, or where asked", 
   CHECK(md.find("MAE diff vs sft") != std::string::npos);
 }
 
+namespace {
+// The runs, plus a copy of each with param key = value and accuracy 0: decoys a
+// layout must keep out of its rows.
+std::vector<RunRecord> with_decoys(const std::vector<RunRecord>& runs, const std::string& key, const std::string& value) {
+  std::vector<RunRecord> out = runs;
+  for (RunRecord r : runs) {
+    r.id += "-" + value;
+    r.params[key] = value;
+    r.metrics["accuracy.average"] = 0.0;
+    out.push_back(r);
+  }
+  return out;
+}
+}  // namespace
+
 TEST_CASE("reward layouts: rows are filters, columns are metric names, percent", "[report]") {
   std::vector<RunRecord> runs;
   std::mt19937 rng(3);
@@ -610,26 +625,14 @@ TEST_CASE("reward layouts: rows are filters, columns are metric names, percent",
   CHECK(md.find("dist, squared distance over randomly permuted scores vs sft, accuracy (%): no paired runs (n = 0).") !=
         std::string::npos);
   // Runs under digits stay out of the chunk3 rows of every reward table.
-  std::vector<RunRecord> with_digits = runs;
-  for (RunRecord r : runs) {
-    r.id += "-digits";
-    r.params["tokenizer.numbers"] = "digits";
-    r.metrics["accuracy.average"] = 0.0;
-    with_digits.push_back(r);
-  }
+  const auto with_digits = with_decoys(runs, "tokenizer.numbers", "digits");
   CHECK(aggregate(find_layout("table8"), with_digits).rows[0].cells[0][0].mean == Approx(plain_mean(truth["dist0.1"])));
   // Table 8 is at the paper's alpha = 0.1: the alpha = 1.0 and 0.001 runs stay out of its dist row.
   const TableResult t8 = aggregate(find_layout("table8"), runs);
   CHECK(t8.rows[0].cells[0][0].mean == Approx(plain_mean(truth["dist0.1"])));
   CHECK(t8.runs_used == 8);
   // Runs of another task never enter a reward table, whatever their loss.
-  std::vector<RunRecord> with_other_task = runs;
-  for (RunRecord r : runs) {
-    r.id += "-regression";
-    r.params["task.name"] = "regression";
-    r.metrics["accuracy.average"] = 0.0;
-    with_other_task.push_back(r);
-  }
+  const auto with_other_task = with_decoys(runs, "task.name", "regression");
   const TableResult t6 = aggregate(find_layout("table6"), with_other_task);
   CHECK(t6.runs_used == runs.size());
   CHECK(t6.rows.back().cells[0][0].mean == Approx(plain_mean(truth["sft0.1"])));
