@@ -114,8 +114,14 @@ void write_box_samples(const ReportOptions& o, const std::vector<report::RunReco
       if (row.label != label) continue;
       row.filter.insert(row.filter.begin(), table1.common.begin(), table1.common.end());
       // The sft run of the lowest seed, then the dist run that pairs with it.
-      if (anchor) row.filter.push_back({"seed", anchor->params.at("seed")}),
-          row.filter.push_back({"task.n_train", anchor->params.at("task.n_train")});
+      // It pairs on the seed, the column and every pinned param (runs from scratch and
+      // from a backbone never pair).
+      if (anchor) {
+        row.filter.push_back({"seed", anchor->params.at("seed")});
+        row.filter.push_back({"task.n_train", anchor->params.at("task.n_train")});
+        for (const auto& key : table1.pins)
+          if (anchor->params.count(key)) row.filter.push_back({key, anchor->params.at(key)});
+      }
       const report::RunRecord* run = report::lowest_seed_run(runs, row);
       if (!run) continue;
       if (!anchor) anchor = run;
