@@ -75,18 +75,25 @@ std::vector<double> expected_in_range(Predictor& model, const std::vector<Prompt
   const Tokenizer& tok = model.tokenizer();
   std::map<int64_t, size_t> column;  // number token id -> column of next_number_probs
   for (size_t c = 0; c < tok.number_token_ids().size(); ++c) column[tok.number_token_ids()[c]] = c;
-  // Each value's tokens, and every distinct proper prefix of them (as text) the model must be asked after.
-  std::vector<std::vector<int64_t>> tokens_of;
+  // Each value as its steps: (which distinct proper prefix the model is asked after,
+  // which column of q its next token is), found once for every prompt.
+  struct Step {
+    size_t prefix, column;
+  };
+  std::vector<std::vector<Step>> steps_of;
   std::map<std::string, size_t> prefix_index;
   std::vector<std::string> prefix_texts;
   for (int64_t v = lo; v <= hi; ++v) {
     const auto ids = tok.encode_ids(written_in_range(v, hi, tok));
-    for (int64_t id : ids) DIST2_CHECK(column.count(id), "{} is not written in number tokens alone", v);
+    std::vector<Step> steps;
     for (size_t k = 0; k < ids.size(); ++k) {
+      DIST2_CHECK(column.count(ids[k]), "{} is not written in number tokens alone", v);
       const std::string text = tok.decode({ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(k)});
-      if (prefix_index.emplace(text, prefix_texts.size()).second) prefix_texts.push_back(text);
+      const auto [it, added] = prefix_index.emplace(text, prefix_texts.size());
+      if (added) prefix_texts.push_back(text);
+      steps.push_back({it->second, column.at(ids[k])});
     }
-    tokens_of.push_back(ids);
+    steps_of.push_back(std::move(steps));
   }
   std::vector<Prompt> asks;
   for (const Prompt& p : prefixes)
@@ -97,12 +104,8 @@ std::vector<double> expected_in_range(Predictor& model, const std::vector<Prompt
   for (size_t i = 0; i < prefixes.size(); ++i) {
     double mass = 0, sum = 0;
     for (int64_t v = lo; v <= hi; ++v) {
-      const auto& ids = tokens_of[static_cast<size_t>(v - lo)];
       double p = 1;
-      for (size_t k = 0; k < ids.size(); ++k) {
-        const std::string text = tok.decode({ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(k)});
-        p *= q[i * prefix_texts.size() + prefix_index.at(text)].at(column.at(ids[k]));
-      }
+      for (const Step& s : steps_of[static_cast<size_t>(v - lo)]) p *= q[i * prefix_texts.size() + s.prefix].at(s.column);
       mass += p, sum += p * static_cast<double>(v);
     }
     out.push_back(mass > 0 ? sum / mass : NAN);
