@@ -30,6 +30,7 @@ std::string grounding_temp_dir() {
 
 config::Config small_grounding_config() {
   auto cfg = config::Config(experiment_schema("grounding"));
+  cfg.set("task.name", config::Value{std::string("grounding")});
   cfg.set("task.n_train", config::Value{int64_t{12}});
   cfg.set("task.n_test", config::Value{int64_t{3}});
   cfg.set("task.canvas", config::Value{int64_t{32}});
@@ -77,6 +78,65 @@ TEST_CASE("grounding examples: the scene, the expression, the box as digits; det
   auto bad = cfg;
   bad.set("model.image_size", config::Value{int64_t{48}});
   REQUIRE_THROWS_WITH(task.generate(bad), Catch::Contains("task.canvas (32) must equal model.image_size (48)"));
+}
+
+TEST_CASE("grounding text as words: every word of every prompt and answer is one token, chars stay available",
+          "[grounding]") {
+  GroundingTask task;
+  auto cfg = small_grounding_config();
+  cfg.set("task.n_test", config::Value{int64_t{20}});
+  cfg.set("task.pretrain_questions", config::Value{int64_t{60}});
+  const Tokenizer words = tokenizer_for(cfg);
+  const auto& added = words.added_tokens();
+  const auto is_word = [&](int64_t id) {
+    return std::find(added.begin(), added.end(), words.token_text(id)) != added.end();
+  };
+  // A text made only of words, markers and single spaces between them needs one
+  // token per word: count the words by hand.
+  const auto expected_tokens = [](const std::string& text) {
+    size_t n = 0;
+    bool in_word = false;
+    for (char c : text) {
+      const bool word_char = c != ' ' && c != '?' && c != ':';
+      if (word_char && !in_word) ++n;
+      in_word = word_char;
+    }
+    return n;
+  };
+  std::vector<std::string> texts;
+  const Dataset d = task.generate(cfg);
+  for (const auto* split : {&d.train, &d.test})
+    for (const auto& e : *split) texts.push_back(e.prompt);
+  std::vector<std::string> answers;
+  for (const auto& e : task.pretraining_examples(cfg)) {
+    texts.push_back(e.prompt);
+    if (!std::isdigit(static_cast<unsigned char>(e.completion[0]))) answers.push_back(e.completion);
+  }
+  REQUIRE(texts.size() > 100);
+  for (const std::string& text : texts) {
+    INFO(text);
+    const auto ids = words.encode_ids(text);
+    size_t word_tokens = 0, question_marks = 0;
+    for (int64_t id : ids) {
+      word_tokens += is_word(id);
+      question_marks += words.token_text(id) == "?";
+    }
+    CHECK(word_tokens + question_marks == ids.size());  // no letter or space falls back to a char
+    CHECK(word_tokens == expected_tokens(text));
+  }
+  REQUIRE(!answers.empty());
+  for (const std::string& a : answers) {
+    INFO(a);
+    const auto ids = words.encode_ids(a);
+    REQUIRE(ids.size() == 1);
+    CHECK(is_word(ids[0]));
+    CHECK(words.decode(ids) == a);
+  }
+  // chars: the tokenizer adds nothing, and a prompt is one token per character.
+  cfg.set("task.text_tokens", config::Value{std::string("chars")});
+  const Tokenizer chars = tokenizer_for(cfg);
+  CHECK(chars.added_tokens().empty());
+  CHECK(chars.encode_ids(d.test[0].prompt).size() == d.test[0].prompt.size());
 }
 
 TEST_CASE("grounding box metrics: IoU per group, parse failures count as wrong", "[grounding]") {

@@ -102,7 +102,24 @@ std::map<std::string, double> box_metrics(const std::vector<std::optional<Box>>&
   return m;
 }
 
+std::vector<std::string> vocabulary_words() {
+  std::vector<std::string> w = {"the",   "left", "right", "upper", "lower", "bigger", "smaller", "on",      "at",
+                                "top",   "bottom", "next", "to",   "what",  "is",     "how",     "many",    "items",
+                                "item",  "shoes", "there", "biggest", "yes", "no", "nothing"};
+  for (const auto& c : class_names()) w.push_back(c);
+  return w;
+}
+
 }  // namespace grounding
+
+std::vector<std::string> GroundingTask::added_tokens(const config::Config& cfg) const {
+  if (cfg.get_string("task.text_tokens") == "chars") return {};
+  // A word is a token at the start of a text ("the", after "REF:") and after a space
+  // (" bag"); " a" covers "is there a ...". Spaces are thus never tokens of their own.
+  std::vector<std::string> t = {kRefPrefix, kBoxPrefix, kQuestionPrefix, kAnswerPrefix, " a"};
+  for (const std::string& w : grounding::vocabulary_words()) t.insert(t.end(), {w, " " + w});
+  return t;
+}
 
 config::Schema GroundingTask::schema() const {
   config::Schema s;
@@ -115,6 +132,9 @@ config::Schema GroundingTask::schema() const {
   s.add_int("task.max_size", 28, 4, {}, "largest item side in pixels");
   s.add_int("task.pretrain_questions", 20000, 1, {}, "backbone pretraining questions about training scenes");
   s.add_int("task.n_questions", 400, 1, {}, "held-out questions for the backbone's knowledge (Table 7 bottom)");
+  s.add_string("task.text_tokens", "words", {"words", "chars"},
+               "words: each word of the expressions and questions is one token (about half the sequence "
+               "of chars, so about a third less compute per step); chars: one token per character");
   s.add_string("task.data_dir", "", {}, "Fashion-MNIST folder (default: $DIST2_FASHION_MNIST, else the Debian package's)");
   add_image_model_keys(s, 64, 1, 1, 8);
   return s;

@@ -30,6 +30,9 @@ class GroundingTask : public Task {
                                                   std::vector<ExampleScore>& scores) const override;
   std::map<std::string, double> reference_metrics(const config::Config& cfg, const Dataset& data) const override;
   int64_t max_new_tokens(const config::Config& cfg) const override { return 14; }
+  // task.text_tokens=words: the prompt markers and every word of the expressions,
+  // questions and answers as one token each (see grounding::vocabulary_words).
+  std::vector<std::string> added_tokens(const config::Config& cfg) const override;
   Prediction parse(const config::Config& cfg, const Predictor::Generation& g, const Tokenizer& tok) const override;
   std::vector<Example> pretraining_examples(const config::Config& cfg) const override;
   std::vector<KnowledgeItem> knowledge_questions(const config::Config& cfg) const override;
@@ -42,6 +45,8 @@ namespace grounding {
 // "mean_iou"), under `prefix`.
 std::map<std::string, double> box_metrics(const std::vector<std::optional<Box>>& predicted,
                                           const std::vector<Example>& test, const std::string& prefix);
+// Every word an expression, a question or an answer of this task can use.
+std::vector<std::string> vocabulary_words();
 // The example's target box (grid) and the boxes of every item of its scene (grid).
 Box target_of(const Example& e);
 std::vector<Box> items_of(const Example& e);
