@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +20,8 @@
 #include <tuple>
 
 #include "dist2/report/aggregate.h"
+#include "dist2/report/generic.h"
+#include "dist2/report/html.h"
 #include "dist2/report/layouts.h"
 #include "dist2/report/paper_numbers.h"
 #include "dist2/report/render.h"
@@ -216,6 +219,48 @@ TEST_CASE("mean and sample std match independent computations", "[report]") {
   CHECK(s.n == 2);
   CHECK(s.mean == 2);
   CHECK(s.std == Approx(std::sqrt(2.0)));
+}
+
+TEST_CASE("quantiles match a sorted-array interpolation done by hand", "[report]") {
+  // Type 7: h = q (n - 1); {4, 1, 3, 2} sorted is {1, 2, 3, 4}.
+  CHECK(quantile({4, 1, 3, 2}, 0.5) == Approx(2.5));
+  CHECK(quantile({4, 1, 3, 2}, 0.25) == Approx(1.75));  // h = 0.75: 1 + 0.75 (2 - 1)
+  CHECK(quantile({4, 1, 3, 2}, 0.75) == Approx(3.25));
+  CHECK(quantile({7}, 0.25) == 7);
+  CHECK(std::isnan(quantile({}, 0.5)));
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> u(-5, 5);
+  for (size_t n : {2, 5, 9, 40}) {
+    std::vector<double> xs(n);
+    for (double& x : xs) x = u(rng);
+    std::vector<double> sorted = xs;
+    std::sort(sorted.begin(), sorted.end());
+    const long double h = 0.5L * static_cast<long double>(n - 1);
+    const auto lo = static_cast<size_t>(h);
+    const long double want = sorted[lo] + (h - lo) * (sorted[std::min(lo + 1, n - 1)] - sorted[lo]);
+    CHECK(quantile(xs, 0.5) == Approx(static_cast<double>(want)).epsilon(1e-12));
+  }
+  const Summary s = summarize({5, 1, 3}, {"seed=1", "seed=2", "seed=3"});
+  CHECK(s.median == 3);
+  CHECK(s.q1 == 2);
+  CHECK(s.q3 == 4);
+  REQUIRE(s.units.size() == 3);
+  CHECK(s.units[1] == "seed=2");
+  CHECK(s.values[1] == 1);
+}
+
+TEST_CASE("outlier seeds: one broken run is named, ordinary spread and ties are not", "[report]") {
+  // Figure 3's case: one sft seed diverged (MAE 52 against about 1).
+  CHECK(outlier_indices({0.9, 1.1, 0.8, 52.0, 1.0}) == std::vector<size_t>{3});
+  // Ordinary seed noise: nothing named.
+  CHECK(outlier_indices({0.31, 0.35, 0.29, 0.40, 0.33}).empty());
+  // Most seeds tie exactly (accuracy on a small test set): a close value is not an outlier...
+  CHECK(outlier_indices({0.4, 0.4, 0.4, 0.404, 0.396}).empty());
+  // ...but a far one is, and so is any difference when all the others agree exactly.
+  CHECK(outlier_indices({0.4, 0.4, 0.4, 0.404, 0.9}) == std::vector<size_t>{4});
+  CHECK(outlier_indices({1, 1, 1, 1, 2}) == std::vector<size_t>{4});
+  // Fewer than four seeds: no "others" to compare with.
+  CHECK(outlier_indices({1, 1, 100}).empty());
 }
 
 TEST_CASE("sign-flip test on known small cases", "[report]") {
@@ -429,6 +474,9 @@ TEST_CASE("csv has one value per line under a constant header and matches the nu
   const auto xs = truth_values(s, "dist", 64, 5, false);
   CHECK(std::stod(csv_value(rows, "ours", "dist", "64", "mae", "mean")) == Approx(plain_mean(xs)).margin(0.0005 + 1e-12));
   CHECK(std::stod(csv_value(rows, "ours", "dist", "64", "mae", "std")) == Approx(welford_std(xs)).margin(0.0005 + 1e-12));
+  std::vector<double> sorted = xs;  // five seeds: the median is the third smallest
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(std::stod(csv_value(rows, "ours", "dist", "64", "mae", "median")) == Approx(sorted[2]).margin(0.0005 + 1e-12));
   const auto d = truth_diffs(s, "vocab", 256, 5, true);
   std::string n;
   const std::string p = csv_value(rows, "paired", "vocab - sft (paired)", "256", "rmse", "p", &n);
@@ -438,6 +486,148 @@ TEST_CASE("csv has one value per line under a constant header and matches the nu
   CHECK(csv.find("# command: dist2 report table11") != std::string::npos);
   CHECK(csv.find("# commit: abc1234") != std::string::npos);
   CHECK(csv.find("# runs used: 45 of 45 given") != std::string::npos);
+}
+
+TEST_CASE("a diverged seed is named under the table and drawn as one far circle on a log axis", "[report]") {
+  Synthetic s = make_regression(5, kOffsets, 1234);
+  for (RunRecord& r : s.runs)
+    if (r.params.at("loss.kind") == "sft" && r.params.at("task.n_train") == "64" && r.params.at("seed") == "4")
+      r.metrics["mae"] = 52.0;
+  const std::string md = render(find_layout("table11"), s.runs, Format::Markdown, test_context());
+  CHECK(md.find("Seeds far outside the others") != std::string::npos);
+  CHECK(md.find("sft at n_train = 64, MAE: seed=4 gave 52.000") != std::string::npos);
+  // Only that seed: no other cell of the synthetic table is named.
+  CHECK(md.find("seed=", md.find("seed=4 gave") + 1) == std::string::npos);
+  const std::string svg_text = render(find_layout("figure3"), s.runs, Format::Svg, test_context());
+  CHECK(svg_text.find("MAE (line: median; band: quartiles; circles: seeds) (log scale)") != std::string::npos);
+  // Without the diverged seed the values span less than a factor of 20: a linear axis.
+  const Synthetic clean = make_regression(5, kOffsets, 1234);
+  const std::string linear = render(find_layout("figure3"), clean.runs, Format::Svg, test_context());
+  CHECK(linear.find("seeds) (log scale)") == std::string::npos);
+  CHECK(linear.find("circles: seeds") != std::string::npos);
+}
+
+TEST_CASE("html: base64 and escaping by hand, every layout renders as a page with our table and the paper's",
+          "[report]") {
+  // RFC 4648's test vectors.
+  const auto b64 = [](const std::string& s) { return html::base64(std::vector<uint8_t>(s.begin(), s.end())); };
+  CHECK(b64("") == "");
+  CHECK(b64("f") == "Zg==");
+  CHECK(b64("fo") == "Zm8=");
+  CHECK(b64("foo") == "Zm9v");
+  CHECK(b64("foobar") == "Zm9vYmFy");
+  CHECK(html::escape("a<b>&\"c'") == "a&lt;b&gt;&amp;&quot;c&#39;");
+  CHECK(html::anchor("Table 1: visual grounding") == "table-1-visual-grounding");
+  CHECK(html::anchor("!!") == "section");
+
+  // Odd param names and values reach the page only escaped: a cell that mixes
+  // configurations names the param in a warning, and a column value is a header.
+  Synthetic s = make_regression(5, kOffsets, 1234);
+  for (size_t i = 0; i < s.runs.size(); ++i) s.runs[i].params["note<&>"] = i % 2 ? "x" : "y";
+  RunRecord odd = s.runs.front();
+  odd.id = "odd";
+  odd.params["task.n_train"] = "<script>alert(1)</script>";
+  s.runs.push_back(odd);
+  const std::string page = render(find_layout("table11"), s.runs, Format::Html, test_context());
+  CHECK(page.rfind("<!DOCTYPE html>", 0) == 0);
+  CHECK(page.find("<script>alert") == std::string::npos);
+  CHECK(page.find("note&lt;&amp;&gt;") != std::string::npos);
+  CHECK(page.find("n_train = &lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
+  // Our numbers as the markdown prints them, in table cells.
+  const auto xs = truth_values(s, "dist", 64, 5, false);
+  CHECK(page.find(fmt::format("<td>{:.3f}</td>", plain_mean(xs))) != std::string::npos);
+  const auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count(page, "<table>") == count(page, "</table>"));
+  CHECK(count(page, "<tr") == count(page, "</tr>"));
+  for (const std::string& name : layout_names()) {
+    INFO(name);
+    const std::string out = render(find_layout(name), {}, Format::Html, test_context());
+    CHECK(count(out, "<table>") >= 2);  // ours (empty cells) and the paper's
+    CHECK(out.find("paper (") != std::string::npos);
+    CHECK(count(out, "<section") == 1);
+    if (find_layout(name).kind == LayoutKind::Figure) CHECK(out.find("<svg") != std::string::npos);
+  }
+  CHECK(parse_format("html") == Format::Html);
+  CHECK(file_extension(Format::Html) == "html");
+}
+
+TEST_CASE("generic layout: rows from the grid, columns from the logged metrics, paired against the baseline",
+          "[report]") {
+  const Synthetic s = make_regression(5, kOffsets, 1234);
+  std::vector<Axis> axes = {{"seed", {"1", "2", "3", "4", "5"}},
+                            {"task.n_train", {}},
+                            {"loss.kind", {"sft", "vocab", "dist"}}};
+  for (int n : kNTrain) axes[1].second.push_back(std::to_string(n));
+  GenericOptions o;
+  o.name = "mine";
+  const Layout l = generic_layout(o, axes, s.runs);
+  CHECK(l.column_key == "task.n_train");
+  REQUIRE(l.rows.size() == 3);
+  CHECK(l.rows[0].label == "loss.kind=sft");
+  CHECK(l.baseline == "loss.kind=sft");
+  // Every metric the runs logged, references from the ref.* keys that match them.
+  std::vector<std::string> keys;
+  for (const MetricSpec& m : l.metrics) keys.push_back(m.key);
+  CHECK(keys == std::vector<std::string>{"mae", "parse_failure_rate", "rmse"});
+  std::vector<std::string> refs;
+  for (const ReferenceSpec& r : l.references) refs.push_back(r.prefix);
+  CHECK(refs == std::vector<std::string>{"ref.constant", "ref.mean_y", "ref.oracle"});
+  CHECK(l.references[2].ceiling);  // the oracle bounds, it does not compete
+  CHECK_FALSE(l.references[0].ceiling);
+  // The numbers: a mean and a paired p recomputed here.
+  const auto rows = csv_records(render(l, s.runs, Format::Csv, test_context()));
+  const auto xs = truth_values(s, "dist", 64, 5, false);
+  CHECK(std::stod(csv_value(rows, "ours", "loss.kind=dist", "64", "mae", "mean")) ==
+        Approx(plain_mean(xs)).margin(0.00005 + 1e-12));
+  const auto d = truth_diffs(s, "vocab", 256, 5, true);
+  const std::string p = csv_value(rows, "paired", "loss.kind=vocab - loss.kind=sft (paired)", "256", "rmse", "p");
+  CHECK(std::stod(p) == Approx(brute_force_sign_flip_p(d)).epsilon(0.005));
+  // Direction by name, and a chosen subset of metrics.
+  CHECK(higher_is_better("ref.testA.acc50"));
+  CHECK(higher_is_better("mean_iou"));
+  CHECK_FALSE(higher_is_better("mae"));
+  o.metrics = {"mae"};
+  CHECK(generic_layout(o, axes, s.runs).metrics.size() == 1);
+  // A baseline that is not a row, or not key=value, is one line.
+  o.baseline = "loss.kind=ce";
+  CHECK_THROWS_WITH(generic_layout(o, axes, s.runs), Catch::Contains("the sweep has no such row"));
+  o.baseline = "sft";
+  CHECK_THROWS_WITH(generic_layout(o, axes, s.runs), Catch::Contains("--baseline must be key=value"));
+  // Without the baseline's axis: no paired tests, and the table says why.
+  o.baseline = "loss.kind=sft";
+  const Layout no_pairs = generic_layout(o, {{"seed", {"1"}}, {"task.n_train", {"16", "64"}}}, s.runs);
+  CHECK(no_pairs.baseline.empty());
+  CHECK(no_pairs.notes.front().find("not a sweep axis") != std::string::npos);
+}
+
+TEST_CASE("on a terminal, Table 11 prints one block per row with its axis down the lines, within 100 columns",
+          "[report]") {
+  const Synthetic s = make_regression(5, kOffsets, 1234);
+  ReportContext ctx = test_context();
+  ctx.terminal = true;
+  const std::string md = render(find_layout("table11"), s.runs, Format::Markdown, ctx);
+  size_t longest = 0, table_lines = 0;
+  std::istringstream in(md);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] == '|') longest = std::max(longest, line.size()), ++table_lines;
+  CHECK(longest <= 100);
+  CHECK(table_lines > 40);
+  // The paper's sft row: one line per training-set size, the paper's values in order.
+  CHECK(md.find("**paper (Llama-3.2 1B): Llama-3.2 1B-dist**") != std::string::npos);
+  CHECK(md.find("| training problems | MAE mean | MAE std | RMSE mean | RMSE std |") != std::string::npos);
+  const size_t dist = md.find("**paper (Llama-3.2 1B): Llama-3.2 1B-dist**");
+  CHECK(md.find("| 10 | 0.092 |", dist) != std::string::npos);
+  // Ours: the same mean as the wide table gives.
+  const auto xs = truth_values(s, "dist", 64, 5, false);
+  const size_t ours = md.find("**dist**");
+  REQUIRE(ours != std::string::npos);
+  CHECK(md.find(fmt::format("| 64 | {:.3f} |", plain_mean(xs)), ours) != std::string::npos);
+  // Not a terminal: the wide table, as before.
+  CHECK(render(find_layout("table11"), s.runs, Format::Markdown, test_context()).find("**dist**") == std::string::npos);
 }
 
 TEST_CASE("paper rows are labelled as the paper's and never enter our rows", "[report]") {
@@ -925,7 +1115,8 @@ TEST_CASE("table12: the nine sources as columns, the paper's two blocks beside",
 
   const std::string md = render(layout, s.runs, Format::Markdown, test_context());
   check_markdown_rectangular(md);
-  CHECK(md.find("| chat/on-topic (%) mean | chat/on-topic (%) std | chat/length (%) mean") != std::string::npos);
+  CHECK(md.find("| chat/on-topic (%) mean | chat/on-topic (%) std | chat/on-topic (%) median | chat/length (%) mean") !=
+        std::string::npos);
   CHECK(md.find("| dist - sft (paired) |") != std::string::npos);
   CHECK(md.find("| reference: the longer response |") != std::string::npos);
   CHECK(md.find("not aligned with the paper's columns") != std::string::npos);
@@ -994,9 +1185,9 @@ TEST_CASE("table7: forgetting, with the backbone's own score as a reference row"
 
   const std::string md = render(layout, runs, Format::Markdown, test_context());
   check_markdown_rectangular(md);
-  CHECK(md.find("| backbone before fine-tuning | – (n=0) |  |  |  | " + fixed_1(100 * plain_mean(before)) + " | ") !=
+  CHECK(md.find("| backbone before fine-tuning | – (n=0) |  |  |  |  | " + fixed_1(100 * plain_mean(before)) + " | ") !=
         std::string::npos);
-  CHECK(md.find("| reward accuracy (%) mean | reward accuracy (%) std | reward accuracy (%) diff vs sft |") !=
+  CHECK(md.find("| reward accuracy (%) mean | reward accuracy (%) std | reward accuracy (%) median | reward accuracy (%) diff vs sft |") !=
         std::string::npos);
   CHECK(md.find("pretraining-task accuracy (%) mean") != std::string::npos);
   CHECK(md.find("held at: backbone.pretrain_steps = 500") != std::string::npos);
@@ -1074,6 +1265,43 @@ bool all_numbers_finite(const std::string& svg) {
 
 }  // namespace
 
+TEST_CASE("svg writer: seed circles inside the frame on a log y axis, non-positive values left out", "[report]") {
+  svg::Figure fig;
+  fig.title = "log y";
+  svg::Panel p;
+  p.title = "panel";
+  p.log_y = true;
+  // One diverged seed (52) among seeds near 1, and a value of 0 that a log axis cannot show.
+  svg::Series s{"sft", {512, 1024}, {1.0, 0.5}, {0.9, 0.4}, {1.1, 0.6}, "", false, {}, {}};
+  s.dot_x = {512, 512, 512, 512, 512, 1024, 1024};
+  s.dot_y = {0.9, 1.1, 52, 1.0, 0.0, 0.5, 0.45};
+  p.series.push_back(s);
+  fig.rows.push_back({300, {p}});
+  const std::string out = svg::render(fig);
+  bool ok = false;
+  xml_elements(out, &ok);
+  CHECK(ok);
+  // The plot frame is the panel's first rect after the background.
+  const std::regex rect(R"re(<rect x="([-0-9.]+)" y="([-0-9.]+)" width="([-0-9.]+)" height="([-0-9.]+)" fill="none")re");
+  std::smatch frame;
+  REQUIRE(std::regex_search(out, frame, rect));
+  const double top = std::stod(frame[2]), bottom = top + std::stod(frame[4]);
+  const std::regex dot(R"re(<circle cx="[-0-9.]+" cy="([-0-9.]+)" r="2.5" fill="white")re");
+  std::vector<double> ys;
+  for (auto it = std::sregex_iterator(out.begin(), out.end(), dot); it != std::sregex_iterator(); ++it)
+    ys.push_back(std::stod((*it)[1]));
+  REQUIRE(ys.size() == 6);  // the zero is left out
+  for (double y : ys) {
+    CHECK(y >= top - 1e-9);
+    CHECK(y <= bottom + 1e-9);
+  }
+  // Log scale: 0.9 -> 1.1 spans the same pixels as 45 -> 55 would; 52 sits far above 1.1
+  // but the seeds near 1 stay apart (more than 3 px between 0.9 and 1.1).
+  CHECK(std::fabs(ys[0] - ys[1]) > 3);
+  CHECK(ys[2] < ys[1]);
+  CHECK(out.find("(log scale)") != std::string::npos);
+}
+
 TEST_CASE("svg writer: well formed, one path per series, finite numbers", "[report]") {
   svg::Figure fig;
   fig.title = "A & B <test>";
@@ -1081,13 +1309,13 @@ TEST_CASE("svg writer: well formed, one path per series, finite numbers", "[repo
   p.title = "panel";
   p.log_x = true;
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  p.series.push_back({"a", {1, 10, 100}, {0.3, 0.2, 0.1}, {0.25, 0.15, 0.05}, {0.35, 0.25, 0.15}, "", false});
-  p.series.push_back({"gap", {1, 10, 100}, {0.3, nan, 0.1}, {}, {}, "", true});
-  p.series.push_back({"flat", {5}, {0.2}, {}, {}, "", false});
-  p.series.push_back({"non-positive x", {0, -1}, {0.1, 0.2}, {}, {}, "", false});
+  p.series.push_back({"a", {1, 10, 100}, {0.3, 0.2, 0.1}, {0.25, 0.15, 0.05}, {0.35, 0.25, 0.15}, "", false, {}, {}});
+  p.series.push_back({"gap", {1, 10, 100}, {0.3, nan, 0.1}, {}, {}, "", true, {}, {}});
+  p.series.push_back({"flat", {5}, {0.2}, {}, {}, "", false, {}, {}});
+  p.series.push_back({"non-positive x", {0, -1}, {0.1, 0.2}, {}, {}, "", false, {}, {}});
   svg::Panel empty;
   empty.title = "empty";
-  empty.series.push_back({"nothing", {}, {}, {}, {}, "", false});
+  empty.series.push_back({"nothing", {}, {}, {}, {}, "", false, {}, {}});
   fig.rows.push_back({300, {p, empty}});
   const std::string out = svg::render(fig);
   bool ok = false;
@@ -1124,7 +1352,7 @@ TEST_CASE("figure3 plots every loss and the paper's curves in separate panels", 
   CHECK(std::count(names.begin(), names.end(), "polygon") == 2 * 3);
   CHECK(all_numbers_finite(out));
   CHECK(out.find("Paper (Llama-3.2 1B), table11: MAE<") != std::string::npos);
-  CHECK(out.find("training problems (the paper's axis, not ours)") != std::string::npos);
+  CHECK(out.find("training problems (the paper&#39;s axis, not ours)") != std::string::npos);
   CHECK(out.find("commit: abc1234") != std::string::npos);
   CHECK_THROWS_WITH(render(find_layout("table11"), s.runs, Format::Svg, test_context()), Catch::Contains("figure3"));
 }
@@ -1153,7 +1381,7 @@ TEST_CASE("write_report writes each file whole and leaves no temporary behind", 
   CHECK(files == 3);
   CHECK_THROWS_WITH(write_report("table11", s.runs, Format::Svg, test_context(), (dir / "out").string()),
                     Catch::Contains("svg is for figures"));
-  CHECK_THROWS_WITH(parse_format("html"), Catch::Contains("md, csv, tex, svg"));
+  CHECK_THROWS_WITH(parse_format("pdf"), Catch::Contains("md, csv, tex, svg, html"));
   CHECK(parse_format("latex") == Format::Tex);
   std::filesystem::remove_all(dir);
 }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <limits>
 #include <filesystem>
 #include <thread>
 
@@ -14,9 +15,12 @@
 #include "dist2/image/image_file.h"
 #include "dist2/report/box_samples.h"
 #include "dist2/report/examples.h"
+#include "dist2/report/generic.h"
+#include "dist2/report/html.h"
 #include "dist2/report/layouts.h"
 #include "dist2/report/render.h"
 #include "dist2/report/samples.h"
+#include "dist2/report/svg.h"
 #include "dist2/store/store.h"
 #include "dist2/sweep/records.h"
 #include "dist2/util/error.h"
@@ -38,6 +42,8 @@ struct ReportOptions {
   std::string format = "md";
   std::string out;
   std::vector<std::string> pins;
+  std::string baseline = "loss.kind=sft";
+  std::vector<std::string> metrics;
 };
 
 std::string machine_description() {
@@ -54,7 +60,8 @@ std::string utc_now() {
 }
 
 // Figure 7: the samples artifacts of one run per loss, not a layout of metrics.
-void write_samples(const ReportOptions& o, const std::vector<report::RunRecord>& runs, const report::ReportContext& ctx) {
+std::string samples_markdown(const ReportOptions& o, const std::vector<report::RunRecord>& runs,
+                             const report::ReportContext& ctx) {
   store::Store st(store_dir(o.store));
   std::vector<report::SampleSet> sets;
   for (const auto& row : report::sample_rows()) {
@@ -64,7 +71,11 @@ void write_samples(const ReportOptions& o, const std::vector<report::RunRecord>&
       if (a.kind == "samples" && std::filesystem::exists(a.path))
         sets.push_back({row.label, run->id, run->params.at("seed"), read_file(a.path)});
   }
-  const std::string md = report::render_samples(sets, ctx);
+  return report::render_samples(sets, ctx);
+}
+
+void write_samples(const ReportOptions& o, const std::vector<report::RunRecord>& runs, const report::ReportContext& ctx) {
+  const std::string md = samples_markdown(o, runs, ctx);
   if (o.out.empty()) {
     fmt::print("{}", md);
     return;
@@ -73,6 +84,11 @@ void write_samples(const ReportOptions& o, const std::vector<report::RunRecord>&
   const std::string path = (std::filesystem::path(o.out) / (o.name + ".md")).string();
   write_file_atomic(path, md);
   fmt::print("wrote {}\n", path);
+}
+
+std::string samples_html(const ReportOptions& o, const std::vector<report::RunRecord>& runs,
+                         const report::ReportContext& ctx) {
+  return "<pre>" + report::html::escape(samples_markdown(o, runs, ctx)) + "</pre>\n";
 }
 
 // Each run's per-example scores (its "examples" artifact), by run id.
@@ -101,7 +117,7 @@ void add_shared_failures(const ReportOptions& o, std::vector<report::RunRecord>&
 }
 
 // Grounding samples: one seed's sft and dist predictions drawn on test scenes.
-void write_box_samples(const ReportOptions& o, const std::vector<report::RunRecord>& runs,
+std::string write_box_samples(const ReportOptions& o, const std::vector<report::RunRecord>& runs,
                        const report::ReportContext& ctx) {
   DIST2_CHECK(!o.out.empty(), "{} writes PNG pictures: give --out DIR", o.name);
   store::Store st(store_dir(o.store));
@@ -143,54 +159,247 @@ void write_box_samples(const ReportOptions& o, const std::vector<report::RunReco
   const std::string path = (std::filesystem::path(o.out) / (o.name + ".md")).string();
   write_file_atomic(path, md);
   fmt::print("wrote {}\n", path);
+  return md;
 }
 
-void run_report(const ReportOptions& o, const std::string& command) {
-  const bool samples = o.name == kSamplesReport, box_samples = o.name == kBoxSamplesReport;
-  if (!samples && !box_samples) report::find_layout(o.name);  // a typo fails here, naming the valid reports
-  std::string dir = o.experiments_dir;
-  if (dir.empty())  // run from the checkout, or from anywhere with the build's source tree
-    dir = std::filesystem::is_directory("experiments") ? "experiments" : std::string(DIST2_SOURCE_DIR) + "/experiments";
-  std::vector<std::string> files = o.experiments;
-  if (files.empty()) files = experiments_for_report(o.name, dir);
-  DIST2_CHECK(!files.empty(), "no experiment in {}/ feeds report '{}' (pass --experiment FILE)", dir, o.name);
+// The pictures inline (PNG data), so that the page needs no file beside it.
+std::string box_samples_html(const ReportOptions& o, const std::vector<report::RunRecord>& runs,
+                             const report::ReportContext& ctx) {
+  const std::string md = write_box_samples(o, runs, ctx);
+  std::string out = "<div>";
+  for (int k = 1;; ++k) {
+    const auto png = std::filesystem::path(o.out) / fmt::format("{}-{}.png", o.name, k);
+    if (!std::filesystem::exists(png)) break;
+    const std::string bytes = read_file(png.string());
+    out += "<figure style=\"display:inline-block\">" +
+           report::html::png_img(std::vector<uint8_t>(bytes.begin(), bytes.end()), png.filename().string()) +
+           "<figcaption>" + report::html::escape(png.filename().string()) + "</figcaption></figure>\n";
+  }
+  return out + "</div>\n<pre>" + report::html::escape(md) + "</pre>\n";
+}
+
+// Training loss against step, one line per seed, for the baseline row (else the
+// first) at the largest column value: how each run got where the table shows.
+std::string learning_curves_html(const ReportOptions& o, const report::Layout& layout,
+                                 const std::vector<report::RunRecord>& runs) {
+  if (layout.rows.empty()) return "";
+  auto row = layout.rows.front();
+  for (const auto& r : layout.rows)
+    if (r.label == layout.baseline) row = r;
+  row.filter.insert(row.filter.begin(), layout.common.begin(), layout.common.end());
+  std::vector<const report::RunRecord*> picked;
+  for (const auto& r : runs)
+    if (report::is_finished(r) && report::matches(r, row.filter)) picked.push_back(&r);
+  if (!layout.column_key.empty()) {
+    double best = -std::numeric_limits<double>::infinity();
+    for (const auto* r : picked)
+      if (r->params.count(layout.column_key))
+        best = std::max(best, report::as_number(r->params.at(layout.column_key)).value_or(best));
+    picked.erase(std::remove_if(picked.begin(), picked.end(),
+                                [&](const report::RunRecord* r) {
+                                  return !r->params.count(layout.column_key) ||
+                                         report::as_number(r->params.at(layout.column_key)) != best;
+                                }),
+                 picked.end());
+  }
+  if (picked.empty()) return "";
+  std::sort(picked.begin(), picked.end(), [](const auto* a, const auto* b) {
+    return report::as_number(a->params.at("seed")).value_or(0) < report::as_number(b->params.at("seed")).value_or(0);
+  });
+  if (picked.size() > 10) picked.resize(10);
+  store::Store st(store_dir(o.store));
+  report::svg::Panel panel;
+  panel.title = "train loss by step";
+  panel.x_label = "step";
+  panel.y_label = "train loss";
+  for (size_t i = 0; i < picked.size(); ++i) {
+    report::svg::Series s;
+    s.label = "seed " + picked[i]->params.at("seed");
+    s.color = report::svg::palette(i);
+    for (const auto& m : st.metrics(picked[i]->id, "train", "loss")) s.x.push_back(static_cast<double>(m.step)), s.y.push_back(m.value);
+    panel.series.push_back(std::move(s));
+  }
+  report::svg::Figure fig;
+  fig.title = fmt::format("Learning curves: {}{}", row.label,
+                          layout.column_key.empty() ? "" : fmt::format(" at {} = {}", layout.column_label,
+                                                                        picked[0]->params.at(layout.column_key)));
+  fig.header_lines = {fmt::format("{} runs: {}", picked.size(), [&] {
+    std::string ids;
+    for (const auto* r : picked) ids += (ids.empty() ? "" : ", ") + r->id;
+    return ids;
+  }())};
+  fig.rows.push_back({260, {panel}});
+  return "<h3>Learning curves</h3>\n<figure>\n" + report::svg::render(fig) + "</figure>\n";
+}
+
+// The finished runs that feed report `name`, and where they came from.
+struct Collected {
   std::vector<report::RunRecord> runs;
-  std::vector<std::string> commits;
+  report::ReportContext ctx;
   int trials = 0, missing = 0;
+};
+
+std::string experiments_dir(const ReportOptions& o) {
+  if (!o.experiments_dir.empty()) return o.experiments_dir;
+  // Run from the checkout, or from anywhere with the build's source tree.
+  return std::filesystem::is_directory("experiments") ? "experiments" : std::string(DIST2_SOURCE_DIR) + "/experiments";
+}
+
+Collected collect(const ReportOptions& o, const std::string& name, const std::string& command) {
+  const std::string dir = experiments_dir(o);
+  std::vector<std::string> files = o.experiments;
+  if (files.empty()) files = experiments_for_report(name, dir);
+  DIST2_CHECK(!files.empty(), "no experiment in {}/ feeds report '{}' (pass --experiment FILE)", dir, name);
+  Collected c;
+  std::vector<std::string> commits;
   for (const auto& file : files) {
     SweepRequest req;
     req.experiment_path = file;
     req.profile = o.profile;
     req.store_dir = store_dir(o.store);
     auto found = finished_records(req);
-    trials += found.trials, missing += found.missing;
-    runs.insert(runs.end(), found.runs.begin(), found.runs.end());
-    for (const auto& c : found.commits)
-      if (std::find(commits.begin(), commits.end(), c) == commits.end()) commits.push_back(c);
+    c.trials += found.trials, c.missing += found.missing;
+    c.runs.insert(c.runs.end(), found.runs.begin(), found.runs.end());
+    for (const auto& commit : found.commits)
+      if (std::find(commits.begin(), commits.end(), commit) == commits.end()) commits.push_back(commit);
   }
-  if (missing > 0)
-    fmt::print(stderr, "report {}: {} of {} trials have no finished run yet (run `dist2 sweep` first); their cells are empty\n",
-               o.name, missing, trials);
-  report::ReportContext ctx;
-  ctx.command = command;
-  ctx.profile = o.profile;
-  for (const auto& c : commits) ctx.commit += (ctx.commit.empty() ? "" : ", ") + c;
-  ctx.date = utc_now();
-  ctx.machine = machine_description();
+  c.ctx.command = command;
+  c.ctx.profile = o.profile;
+  for (const auto& commit : commits) c.ctx.commit += (c.ctx.commit.empty() ? "" : ", ") + commit;
+  c.ctx.date = utc_now();
+  c.ctx.machine = machine_description();
   for (const auto& p : o.pins) {
     const auto eq = p.find('=');
     DIST2_CHECK(eq != std::string::npos, "--pin must be key=value, got '{}'", p);
-    ctx.pins[p.substr(0, eq)] = p.substr(eq + 1);
+    c.ctx.pins[p.substr(0, eq)] = p.substr(eq + 1);
   }
-  if (samples) return write_samples(o, runs, ctx);
-  if (box_samples) return write_box_samples(o, runs, ctx);
-  if (o.name == "table13") add_shared_failures(o, runs);
+  return c;
+}
+
+void warn_missing(const std::string& name, const Collected& c) {
+  if (c.missing > 0)
+    fmt::print(stderr, "report {}: {} of {} trials have no finished run yet (run `dist2 sweep` first); their cells are empty\n",
+               name, c.missing, c.trials);
+}
+
+bool is_experiment_file(const std::string& name) {
+  const auto ext = std::filesystem::path(name).extension().string();
+  if (ext != ".yaml" && ext != ".yml") return false;
+  DIST2_CHECK(std::filesystem::is_regular_file(name), "no experiment file '{}'", name);
+  return true;
+}
+
+// `dist2 report my.yaml`: the generic layout over that file's trials.
+void run_generic(const ReportOptions& o, const std::string& command) {
+  SweepRequest req;
+  req.experiment_path = o.name;
+  req.profile = o.profile;
+  req.store_dir = store_dir(o.store);
+  std::vector<report::Axis> axes;
+  for (const Trial& t : expand_trials(req)) {
+    DIST2_CHECK(t.label.empty() || t.label.find('=') < t.label.find(' '),
+                "{} has variants; the generic report knows sweep axes only (trial '{}')", o.name, t.label);
+    for (const std::string& kv : t.grid_overrides) {
+      const auto eq = kv.find('=');
+      const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+      auto it = std::find_if(axes.begin(), axes.end(), [&](const report::Axis& a) { return a.first == key; });
+      if (it == axes.end()) it = axes.insert(axes.end(), {key, {}});
+      if (std::find(it->second.begin(), it->second.end(), value) == it->second.end()) it->second.push_back(value);
+    }
+  }
+  ReportOptions one = o;
+  one.experiments = {o.name};
+  Collected c = collect(one, o.name, command);
+  warn_missing(o.name, c);
+  report::GenericOptions g;
+  g.name = std::filesystem::path(o.name).stem().string();
+  g.baseline = o.baseline;
+  g.metrics = o.metrics;
+  const report::Layout layout = report::generic_layout(g, axes, c.runs);
   const auto format = report::parse_format(o.format);
+  DIST2_CHECK(format != report::Format::Svg, "the generic report is a table: md, csv, tex or html");
   if (o.out.empty()) {
-    fmt::print("{}", report::render(report::find_layout(o.name), runs, format, ctx));
+    c.ctx.terminal = isatty(STDOUT_FILENO) != 0;
+    fmt::print("{}", report::render(layout, c.runs, format, c.ctx));
     return;
   }
-  for (const auto& path : report::write_report(o.name, runs, format, ctx, o.out).paths) fmt::print("wrote {}\n", path);
+  for (const auto& path : report::write_report(layout, c.runs, format, c.ctx, o.out).paths) fmt::print("wrote {}\n", path);
+}
+
+void run_report(const ReportOptions& o, const std::string& command) {
+  const bool samples = o.name == kSamplesReport, box_samples = o.name == kBoxSamplesReport;
+  if (!samples && !box_samples) report::find_layout(o.name);  // a typo fails here, naming the valid reports
+  Collected c = collect(o, o.name, command);
+  warn_missing(o.name, c);
+  if (samples) return write_samples(o, c.runs, c.ctx);
+  if (box_samples) {
+    write_box_samples(o, c.runs, c.ctx);
+    return;
+  }
+  if (o.name == "table13") add_shared_failures(o, c.runs);
+  const auto format = report::parse_format(o.format);
+  if (o.out.empty()) {
+    c.ctx.terminal = isatty(STDOUT_FILENO) != 0;
+    fmt::print("{}", report::render(report::find_layout(o.name), c.runs, format, c.ctx));
+    return;
+  }
+  for (const auto& path : report::write_report(o.name, c.runs, format, c.ctx, o.out).paths) fmt::print("wrote {}\n", path);
+}
+
+// `dist2 report all`: every report the store can fill. As html, one page
+// (out/index.html) with a section per report; in another format, each report's
+// own files, as `dist2 report NAME --out` writes them.
+void run_all(const ReportOptions& o, const std::string& command) {
+  DIST2_CHECK(!o.out.empty(), "report all writes a folder of files: give --out DIR");
+  const auto format = report::parse_format(o.format);
+  const std::string dir = experiments_dir(o);
+  std::vector<report::html::Section> sections;
+  std::vector<std::string> empty;
+  std::vector<std::string> names = report::layout_names();
+  names.insert(names.end(), {kSamplesReport, kBoxSamplesReport});
+  for (const std::string& name : names) {
+    if (experiments_for_report(name, dir).empty()) continue;
+    ReportOptions one = o;
+    one.name = name;
+    one.experiments.clear();
+    Collected c = collect(one, name, command);
+    if (c.runs.empty()) {
+      empty.push_back(name);
+      continue;
+    }
+    warn_missing(name, c);
+    if (name == "table13") add_shared_failures(one, c.runs);
+    if (format != report::Format::Html) {
+      if (name == kSamplesReport) write_samples(one, c.runs, c.ctx);
+      else if (name == kBoxSamplesReport) write_box_samples(one, c.runs, c.ctx);
+      else
+        for (const auto& path : report::write_report(name, c.runs, format, c.ctx, o.out).paths)
+          fmt::print("wrote {}\n", path);
+      continue;
+    }
+    if (name == kSamplesReport) {
+      sections.push_back({name, "Figure 7: reward samples", samples_html(one, c.runs, c.ctx)});
+    } else if (name == kBoxSamplesReport) {
+      sections.push_back({name, "Grounding samples (appendix F)", box_samples_html(one, c.runs, c.ctx)});
+    } else {
+      const report::Layout& layout = report::find_layout(name);
+      std::string body = report::render_html_body(layout, c.runs, c.ctx);
+      body += learning_curves_html(one, layout, c.runs);
+      sections.push_back({name, layout.title, body});
+    }
+  }
+  if (format != report::Format::Html) return;
+  std::vector<std::string> header = {"command: " + command, "profile: " + o.profile, "date: " + utc_now(),
+                                     "machine: " + machine_description(),
+                                     "store: " + store_dir(o.store)};
+  header.push_back(sections.empty() ? std::string("no report has a finished run in this store yet")
+                                    : fmt::format("{} reports with finished runs; each section gives its own commit and runs",
+                                                  sections.size()));
+  if (!empty.empty()) header.push_back("reports with no finished run yet: " + fmt::format("{}", fmt::join(empty, ", ")));
+  make_dirs(o.out);
+  const std::string path = (std::filesystem::path(o.out) / "index.html").string();
+  write_file_atomic(path, report::html::page("dist2: every table and figure this store can fill", header, sections));
+  fmt::print("wrote {}\n", path);
 }
 
 }  // namespace
@@ -202,7 +411,8 @@ void setup_report(CLI::App& app) {
   for (const auto& n : report::layout_names()) names += (names.empty() ? "" : ", ") + n;
   cmd->add_option("name", o->name,
                   "Report: " + names + ", " + kSamplesReport + " (samples, md), " + kBoxSamplesReport +
-                      " (PNG pictures and md; needs --out)")
+                      " (PNG pictures and md; needs --out), all (every report with runs; with --format html, "
+                      "one page: DIR/index.html), or an experiment file of your own (a generic table of its grid)")
       ->required();
   cmd->add_option("--experiment", o->experiments, "Experiment file(s) whose trials feed it (default: those in "
                                                   "experiments/ that name the report)");
@@ -210,14 +420,20 @@ void setup_report(CLI::App& app) {
                   "Where to look for experiment files (default ./experiments, else the source tree's)");
   cmd->add_option("--profile", o->profile, "Profile the runs were made with")->capture_default_str();
   cmd->add_option("--store", o->store, "Run store folder (default $DIST2_STORE or ./dist2-runs)");
-  cmd->add_option("--format", o->format, "md, csv, tex, or svg (figures)")->capture_default_str();
+  cmd->add_option("--format", o->format, "md, csv, tex, html, or svg (figures)")->capture_default_str();
   cmd->add_option("--out", o->out, "Write NAME.<ext> (and figures' .svg) into this folder instead of printing");
+  cmd->add_option("--baseline", o->baseline,
+                  "Generic report (NAME is an experiment file): the row the others are paired against")
+      ->capture_default_str();
+  cmd->add_option("--metric", o->metrics, "Generic report: show only these metrics (repeat; default: every one logged)");
   cmd->add_option("--pin", o->pins, "Hold a param at a value, e.g. --pin task.n_train=512 (Table 5)");
   cmd->callback([o, &app] {
     std::string command = "dist2 report " + o->name;
     if (o->profile != "default") command += " --profile " + o->profile;
     if (!o->out.empty()) command += " --format " + o->format + " --out " + o->out;
     for (const auto& p : o->pins) command += " --pin " + p;
+    if (o->name == "all") return run_all(*o, command);
+    if (is_experiment_file(o->name)) return run_generic(*o, command);
     run_report(*o, command);
   });
 }

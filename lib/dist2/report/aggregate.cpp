@@ -87,8 +87,9 @@ std::map<std::string, double> unit_values(const Units& units, const std::string&
 
 Summary summarize_units(const std::map<std::string, double>& values) {
   std::vector<double> xs;
-  for (const auto& [_, v] : values) xs.push_back(v);
-  return summarize(xs);
+  std::vector<std::string> names;
+  for (const auto& [unit, v] : values) xs.push_back(v), names.push_back(unit);
+  return summarize(xs, names);
 }
 
 PairedResult pair_against(const std::map<std::string, double>& row,

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "dist2/report/aggregate.h"
+#include "dist2/report/html.h"
 #include "dist2/report/paper_numbers.h"
 #include "dist2/report/svg.h"
 #include "dist2/util/error.h"
@@ -105,7 +106,8 @@ Slot number_slot(const Summary& s, double value, const MetricSpec& m, const std:
 }
 
 std::vector<Slot> summary_slots(const Summary& s, const MetricSpec& m, size_t typical_n) {
-  return {number_slot(s, s.mean, m, "mean", typical_n), number_slot(s, s.std, m, "std", typical_n)};
+  return {number_slot(s, s.mean, m, "mean", typical_n), number_slot(s, s.std, m, "std", typical_n),
+          number_slot(s, s.median, m, "median", typical_n)};
 }
 
 std::vector<Slot> paired_slots(const PairedResult& r, const MetricSpec& m) {
@@ -140,6 +142,7 @@ std::vector<std::string> our_slot_headers(const Layout& layout, const std::strin
   for (const MetricSpec& m : layout.metrics) {
     h.push_back(m.label + " mean");
     h.push_back(m.label + " std");
+    h.push_back(m.label + " median");
     if (layout.paired == PairedDisplay::Columns && !baseline.empty()) {
       h.push_back(m.label + " diff vs " + baseline);
       h.push_back(m.label + " p");
@@ -167,8 +170,11 @@ GridRow our_row(const Layout& layout, const TableResult& t, const RowResult& row
 GridRow paired_line(const Layout& layout, const TableResult& t, const RowResult& row) {
   GridRow g{"paired", fmt::format("{} - {} (paired)", row.label, layout.baseline), {}};
   for (size_t c = 0; c < t.columns.size(); ++c)
-    for (size_t m = 0; m < layout.metrics.size(); ++m)
+    for (size_t m = 0; m < layout.metrics.size(); ++m) {
+      // (difference, p) under (mean, std); nothing under the median
       for (Slot& s : paired_slots(row.paired[c][m], layout.metrics[m])) g.slots.push_back(s);
+      g.slots.push_back(Slot{});
+    }
   return g;
 }
 
@@ -255,6 +261,29 @@ std::vector<std::string> reference_flags(const Layout& layout, const TableResult
   return out;
 }
 
+// Seeds that lie far outside the others in a cell (stats.h: outlier_indices),
+// named, so that a reader knows which mean to distrust and which run to inspect.
+std::vector<std::string> outlier_notes(const Layout& layout, const TableResult& t) {
+  std::vector<std::string> parts;
+  for (const RowResult& row : t.rows)
+    for (size_t c = 0; c < t.columns.size() && c < row.cells.size(); ++c)
+      for (size_t m = 0; m < layout.metrics.size(); ++m) {
+        const Summary& s = row.cells[c][m];
+        const MetricSpec& metric = layout.metrics[m];
+        for (size_t i : outlier_indices(s.values)) {
+          const std::string where = layout.column_key.empty() ? row.label : row.label + " at " + group_name(layout, t.columns[c]);
+          parts.push_back(fmt::format("{}, {}: {} gave {} (median of the {} seeds {})", where, metric.label,
+                                      i < s.units.size() ? s.units[i] : fmt::format("seed #{}", i + 1),
+                                      fixed(s.values[i] * metric.scale, metric.decimals), s.n,
+                                      fixed(s.median * metric.scale, metric.decimals)));
+        }
+      }
+  if (parts.empty()) return {};
+  return {fmt::format("Seeds far outside the others (over {:g} standard deviations of the cell's other seeds from "
+                      "their mean; the median column does not follow them, the mean does): {}.",
+                      kOutlierSds, join(parts, "; "))};
+}
+
 std::vector<std::string> diagnostic_notes(const Layout& layout, const TableResult& t) {
   std::vector<std::string> out;
   for (size_t d = 0; d < layout.diagnostics.size(); ++d) {
@@ -284,6 +313,7 @@ Grid our_grid(const Layout& layout, const TableResult& t) {
   for (const RowResult& ref : t.references) g.rows.push_back(our_row(layout, t, ref, "reference"));
   for (const std::string& s : reference_flags(layout, t)) g.after.push_back(s);
   for (const std::string& s : noise_sentences(layout, t)) g.after.push_back(s);
+  for (const std::string& s : outlier_notes(layout, t)) g.after.push_back(s);
   for (const std::string& s : diagnostic_notes(layout, t)) g.after.push_back(s);
   for (const std::string& w : t.warnings) g.after.push_back("Warning: " + w + ".");
   for (const std::string& n : layout.notes) g.after.push_back(n);
@@ -340,8 +370,8 @@ std::vector<std::string> provenance(const Layout& layout, const TableResult& t, 
                               ctx.pins.count(key) ? "as requested" : "the largest value at which the most rows have runs"));
   if (!t.temperature.empty()) out.push_back("temperature: " + t.temperature);
   out.push_back(t.typical_n == 0 ? std::string("cells: mean and sample std (n-1) over seeds; no cell has runs")
-                                 : fmt::format("cells: mean and sample std (n-1) over seeds; n = {} seeds per cell "
-                                               "unless marked",
+                                 : fmt::format("cells: mean, sample std (n-1) and median over seeds; n = {} seeds "
+                                               "per cell unless marked",
                                                t.typical_n));
   return out;
 }
@@ -378,12 +408,44 @@ std::string md_slot(const Slot& s) {
   return "";
 }
 
-std::string render_markdown(const Document& doc) {
+// "n_train = 64" -> "64": the axis is named once, in the block's header.
+std::string group_value(const std::string& group) {
+  const auto eq = group.find(" = ");
+  return eq == std::string::npos ? group : group.substr(eq + 3);
+}
+
+// One small table per row: the column groups down the lines, the slots across
+// (a terminal's view of a table whose groups side by side run to 40 columns).
+std::string markdown_rows_down(const Grid& g) {
+  std::string out;
+  const size_t k = g.slot_headers.size();
+  for (const GridRow& r : g.rows) {
+    out += "\n**" + md_escape(r.label) + "**\n\n| " + md_escape(g.group_label) + " |";
+    for (const std::string& h : g.slot_headers) out += " " + md_escape(h) + " |";
+    out += "\n|---|";
+    for (size_t i = 0; i < k; ++i) out += "---:|";
+    out += "\n";
+    for (size_t gi = 0; gi < g.groups.size(); ++gi) {
+      out += "| " + md_escape(group_value(g.groups[gi])) + " |";
+      for (size_t j = 0; j < k && gi * k + j < r.slots.size(); ++j) out += " " + md_escape(md_slot(r.slots[gi * k + j])) + " |";
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+std::string render_markdown(const Document& doc, bool terminal) {
   std::string out = "# " + doc.title + "\n\n";
   for (const std::string& p : doc.provenance) out += "- " + md_escape(p) + "\n";
   for (const Grid& g : doc.grids) {
     out += "\n## " + g.heading + "\n\n";
     for (const std::string& l : g.intro) out += md_escape(l) + "\n";
+    if (terminal && g.groups.size() > 1) {
+      out += markdown_rows_down(g);
+      if (!g.after.empty()) out += "\n";
+      for (const std::string& l : g.after) out += "- " + md_escape(l) + "\n";
+      continue;
+    }
     if (!g.intro.empty()) out += "\n";
     out += "| |";
     for (const std::string& group : g.groups)
@@ -511,6 +573,45 @@ std::string render_tex(const Document& doc) {
   return out;
 }
 
+// ---- HTML: the same grids as tables, rows classed by section for styling ----
+
+std::string html_grid(const Grid& g) {
+  std::string out = "<h3>" + html::escape(g.heading) + "</h3>\n";
+  for (const std::string& l : g.intro) out += "<p>" + html::escape(l) + "</p>\n";
+  out += "<div class=\"scroll\"><table>\n<thead>\n";
+  if (!(g.groups.size() == 1 && g.groups[0].empty())) {
+    out += "<tr><th></th>";
+    for (const std::string& group : g.groups)
+      out += fmt::format("<th colspan=\"{}\">{}</th>", g.slot_headers.size(), html::escape(group));
+    out += "</tr>\n";
+  }
+  out += "<tr><th></th>";
+  for (size_t i = 0; i < g.groups.size(); ++i)
+    for (const std::string& h : g.slot_headers) out += "<th>" + html::escape(h) + "</th>";
+  out += "</tr>\n</thead>\n<tbody>\n";
+  for (const GridRow& r : g.rows) {
+    out += fmt::format("<tr class=\"{}\"><td>{}</td>", html::escape(r.section), html::escape(r.label));
+    for (const Slot& s : r.slots) out += "<td>" + html::escape(md_slot(s)) + "</td>";
+    out += "</tr>\n";
+  }
+  out += "</tbody>\n</table></div>\n";
+  if (!g.after.empty()) {
+    out += "<ul class=\"notes\">\n";
+    for (const std::string& l : g.after) out += "<li>" + html::escape(l) + "</li>\n";
+    out += "</ul>\n";
+  }
+  return out;
+}
+
+std::string html_body(const Document& doc, const std::string& figure_svg) {
+  std::string out = "<ul class=\"provenance\">\n";
+  for (const std::string& p : doc.provenance) out += "<li>" + html::escape(p) + "</li>\n";
+  out += "</ul>\n";
+  if (!figure_svg.empty()) out += "<figure>\n" + figure_svg + "</figure>\n";
+  for (const Grid& g : doc.grids) out += html_grid(g);
+  return out;
+}
+
 // ---- SVG figure ----
 
 std::optional<double> numeric(const std::string& s) {
@@ -519,17 +620,23 @@ std::optional<double> numeric(const std::string& s) {
   return v;
 }
 
+// Each seed as a circle, the median as the line, the quartiles as the band: a
+// broken seed shows as one far circle instead of dragging a mean and a +-std band
+// (possibly below zero) with it. The y axis turns logarithmic when every value is
+// positive and our seeds span more than a factor of 20.
 svg::Panel our_panel(const Layout& layout, const TableResult& t, size_t m) {
   svg::Panel p;
   const MetricSpec& metric = layout.metrics[m];
   p.title = fmt::format("Ours: {} ({} is better)", metric.label, metric.lower_is_better ? "lower" : "higher");
   p.x_label = layout.column_label;
-  p.y_label = metric.label + " (band: ±1 std over seeds)";
+  p.y_label = metric.label + " (line: median; band: quartiles; circles: seeds)";
   p.log_x = layout.log_x;
   std::vector<double> xs;
   for (const std::string& c : t.columns) xs.push_back(numeric(c).value_or(kNaN));
   p.x_ticks = xs;
-  auto add = [&](const RowResult& row, const std::string& label, bool band, const std::string& color, bool dashed) {
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  bool all_positive = true;
+  auto add = [&](const RowResult& row, const std::string& label, bool spread, const std::string& color, bool dashed) {
     svg::Series s;
     s.label = label;
     s.x = xs;
@@ -537,12 +644,21 @@ svg::Panel our_panel(const Layout& layout, const TableResult& t, size_t m) {
     s.dashed = dashed;
     for (size_t c = 0; c < t.columns.size(); ++c) {
       const Summary& sum = row.cells[c][m];
-      const double y = sum.n ? sum.mean * metric.scale : kNaN;
+      const double y = sum.n ? sum.median * metric.scale : kNaN;
       s.y.push_back(y);
-      if (band) {
-        s.lo.push_back(sum.n > 1 ? y - sum.std * metric.scale : kNaN);
-        s.hi.push_back(sum.n > 1 ? y + sum.std * metric.scale : kNaN);
+      if (spread) {
+        s.lo.push_back(sum.n > 1 ? sum.q1 * metric.scale : kNaN);
+        s.hi.push_back(sum.n > 1 ? sum.q3 * metric.scale : kNaN);
+        for (double v : sum.values) {
+          s.dot_x.push_back(xs[c]);
+          s.dot_y.push_back(v * metric.scale);
+        }
       }
+      if (spread)  // our rows decide the axis; a reference (an oracle near 0) does not
+        for (double v : sum.values) {
+          lo = std::min(lo, v * metric.scale), hi = std::max(hi, v * metric.scale);
+          all_positive = all_positive && v * metric.scale > 0;
+        }
     }
     p.series.push_back(std::move(s));
   };
@@ -550,6 +666,7 @@ svg::Panel our_panel(const Layout& layout, const TableResult& t, size_t m) {
   const char* greys[] = {"#555555", "#888888", "#aaaaaa"};
   for (size_t i = 0; i < t.references.size(); ++i)
     add(t.references[i], layout.references[i].legend, false, greys[i % 3], true);
+  p.log_y = all_positive && lo <= hi && hi > 20 * lo;
   return p;
 }
 
@@ -602,7 +719,8 @@ Format parse_format(const std::string& name) {
   if (name == "csv") return Format::Csv;
   if (name == "tex" || name == "latex") return Format::Tex;
   if (name == "svg") return Format::Svg;
-  throw Error(fmt::format("unknown report format '{}'; valid: md, csv, tex, svg", name));
+  if (name == "html") return Format::Html;
+  throw Error(fmt::format("unknown report format '{}'; valid: md, csv, tex, svg, html", name));
 }
 
 std::string format_name(Format format) {
@@ -611,6 +729,7 @@ std::string format_name(Format format) {
     case Format::Csv: return "csv";
     case Format::Tex: return "tex";
     case Format::Svg: return "svg";
+    case Format::Html: return "html";
   }
   return "";
 }
@@ -621,8 +740,14 @@ std::string file_extension(Format format) {
     case Format::Csv: return "csv";
     case Format::Tex: return "tex";
     case Format::Svg: return "svg";
+    case Format::Html: return "html";
   }
   return "";
+}
+
+std::string render_html_body(const Layout& layout, const std::vector<RunRecord>& runs, const ReportContext& context) {
+  const std::string figure = layout.kind == LayoutKind::Figure ? render_figure(layout, runs, context) : "";
+  return html_body(build_document(layout, runs, context), figure);
 }
 
 std::string render(const Layout& layout, const std::vector<RunRecord>& runs, Format format,
@@ -639,9 +764,11 @@ std::string render(const Layout& layout, const std::vector<RunRecord>& runs, For
   }
   const Document doc = build_document(layout, runs, context);
   switch (format) {
-    case Format::Markdown: return render_markdown(doc);
+    case Format::Markdown: return render_markdown(doc, context.terminal);
     case Format::Csv: return render_csv(doc);
     case Format::Tex: return render_tex(doc);
+    case Format::Html:
+      return html::page(layout.title, {}, {{html::anchor(layout.name), layout.title, render_html_body(layout, runs, context)}});
     case Format::Svg: break;
   }
   return "";
@@ -649,7 +776,12 @@ std::string render(const Layout& layout, const std::vector<RunRecord>& runs, For
 
 ReportFiles write_report(const std::string& name, const std::vector<RunRecord>& runs, Format format,
                          const ReportContext& context, const std::string& out_dir) {
-  const Layout& layout = find_layout(name);
+  return write_report(find_layout(name), runs, format, context, out_dir);
+}
+
+ReportFiles write_report(const Layout& layout, const std::vector<RunRecord>& runs, Format format,
+                         const ReportContext& context, const std::string& out_dir) {
+  const std::string& name = layout.name;
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   DIST2_CHECK(!ec, "cannot create report folder '{}': {}", out_dir, ec.message());

@@ -1,5 +1,6 @@
 #include "dist2/report/stats.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -62,7 +63,42 @@ double sample_std(const std::vector<double>& xs) {
   return std::sqrt(ss / static_cast<double>(xs.size() - 1));
 }
 
-Summary summarize(const std::vector<double>& xs) { return {xs.size(), mean(xs), sample_std(xs)}; }
+double quantile(std::vector<double> xs, double q) {
+  if (xs.empty()) return kNaN;
+  std::sort(xs.begin(), xs.end());
+  const double h = q * static_cast<double>(xs.size() - 1);
+  const auto lo = static_cast<size_t>(std::floor(h));
+  const size_t hi = std::min(lo + 1, xs.size() - 1);
+  return xs[lo] + (h - static_cast<double>(lo)) * (xs[hi] - xs[lo]);
+}
+
+Summary summarize(const std::vector<double>& xs, std::vector<std::string> units) {
+  Summary s;
+  s.n = xs.size();
+  s.mean = mean(xs);
+  s.std = sample_std(xs);
+  s.median = quantile(xs, 0.5);
+  s.q1 = quantile(xs, 0.25);
+  s.q3 = quantile(xs, 0.75);
+  s.values = xs;
+  if (units.size() == xs.size()) s.units = std::move(units);
+  return s;
+}
+
+std::vector<size_t> outlier_indices(const std::vector<double>& values) {
+  std::vector<size_t> out;
+  if (values.size() < 4) return out;
+  for (size_t i = 0; i < values.size(); ++i) {
+    std::vector<double> others;
+    for (size_t j = 0; j < values.size(); ++j)
+      if (j != i) others.push_back(values[j]);
+    const double m = mean(others), sd = sample_std(others);
+    const double dev = std::fabs(values[i] - m);
+    const double tol = 1e-9 * std::max(1.0, std::fabs(m));
+    if (sd > 0 ? dev > kOutlierSds * sd : dev > tol) out.push_back(i);
+  }
+  return out;
+}
 
 PairedResult paired_sign_flip_test(const std::vector<double>& diffs, uint64_t seed, size_t draws) {
   PairedResult r;

@@ -3,6 +3,7 @@
 // compares a loss against the baseline run for run (same seed, same column).
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace dist2::report {
@@ -10,12 +11,36 @@ namespace dist2::report {
 double mean(const std::vector<double>& xs);         // NaN for an empty vector
 double sample_std(const std::vector<double>& xs);   // n-1 denominator; 0 for n=1, NaN for n=0
 
+// The q-quantile of xs by linear interpolation between order statistics (R's
+// type 7, numpy's default); NaN for an empty vector.
+double quantile(std::vector<double> xs, double q);
+
+// A cell over seeds. The mean and std are what the paper reports; the median and
+// quartiles are what a reader can trust when one seed breaks (one diverged run
+// can move a mean of five by tens of units). `values` keeps every seed's value,
+// `units` names each ("seed=3"), so plots can draw them and tables name outliers.
 struct Summary {
   size_t n = 0;
   double mean = 0;
   double std = 0;
+  double median = 0;
+  double q1 = 0, q3 = 0;  // 25% and 75% quantiles
+  std::vector<double> values;
+  std::vector<std::string> units;  // parallel to values; may be empty
 };
-Summary summarize(const std::vector<double>& xs);
+Summary summarize(const std::vector<double>& xs, std::vector<std::string> units = {});
+
+// How far from the others a seed must lie to be named: more than this many
+// standard deviations of the other seeds from their mean. With four others their
+// std is itself noisy (a t with 3 degrees of freedom), so the bar is high: seed
+// noise passes it about 0.3% of the time, a diverged run (tens of its seeds'
+// spread away) always.
+constexpr double kOutlierSds = 10.0;
+
+// Indices of values that lie far outside the others (needs n >= 4: with fewer
+// seeds there is no "others" to speak of). When the others agree exactly, any
+// value that differs from them counts.
+std::vector<size_t> outlier_indices(const std::vector<double>& values);
 
 // Up to this many pairs every sign pattern is enumerated; above, Monte Carlo.
 constexpr size_t kExactSignFlipMaxN = 20;

@@ -38,13 +38,19 @@ struct Frame {
   double left, top, width, height;
   double x_lo, x_hi, y_lo, y_hi;
   bool log_x;
+  bool log_y = false;
   double fx(double x) const {
     return log_x ? (std::log10(x) - std::log10(x_lo)) / (std::log10(x_hi) - std::log10(x_lo))
                  : (x - x_lo) / (x_hi - x_lo);
   }
   double px(double x) const { return left + fx(x) * width; }
-  double py(double y) const { return top + height - (y - y_lo) / (y_hi - y_lo) * height; }
+  double fy(double y) const {
+    return log_y ? (std::log10(y) - std::log10(y_lo)) / (std::log10(y_hi) - std::log10(y_lo))
+                 : (y - y_lo) / (y_hi - y_lo);
+  }
+  double py(double y) const { return top + height - fy(y) * height; }
   bool usable_x(double x) const { return std::isfinite(x) && (!log_x || x > 0); }
+  bool usable_y(double y) const { return std::isfinite(y) && (!log_y || y > 0); }
 };
 
 void pad_if_flat(double& lo, double& hi, bool log_scale) {
@@ -71,7 +77,7 @@ std::string series_path(const Series& s, const Frame& f, const std::string& colo
   std::string d;
   bool pen_down = false;
   for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-    if (!f.usable_x(s.x[i]) || !std::isfinite(s.y[i])) {
+    if (!f.usable_x(s.x[i]) || !f.usable_y(s.y[i])) {
       pen_down = false;  // a gap: the next point starts a new piece
       continue;
     }
@@ -88,7 +94,7 @@ std::string series_band(const Series& s, const Frame& f, const std::string& colo
   if (s.lo.size() != s.x.size() || s.hi.size() != s.x.size()) return "";
   std::vector<size_t> idx;
   for (size_t i = 0; i < s.x.size(); ++i)
-    if (f.usable_x(s.x[i]) && std::isfinite(s.lo[i]) && std::isfinite(s.hi[i])) idx.push_back(i);
+    if (f.usable_x(s.x[i]) && f.usable_y(s.lo[i]) && f.usable_y(s.hi[i])) idx.push_back(i);
   if (idx.size() < 2) return "";
   std::string pts;
   for (size_t i : idx) pts += num(f.px(s.x[i])) + "," + num(f.py(s.hi[i])) + " ";
@@ -101,9 +107,18 @@ std::string series_band(const Series& s, const Frame& f, const std::string& colo
 std::string series_markers(const Series& s, const Frame& f, const std::string& color) {
   std::string out;
   for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
-    if (f.usable_x(s.x[i]) && std::isfinite(s.y[i]))
+    if (f.usable_x(s.x[i]) && f.usable_y(s.y[i]))
       out += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"3\" fill=\"{}\"/>\n", num(f.px(s.x[i])),
                          num(f.py(s.y[i])), color);
+  return out;
+}
+
+std::string series_dots(const Series& s, const Frame& f, const std::string& color, double nudge) {
+  std::string out;
+  for (size_t i = 0; i < s.dot_x.size() && i < s.dot_y.size(); ++i)
+    if (f.usable_x(s.dot_x[i]) && f.usable_y(s.dot_y[i]))
+      out += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"2.5\" fill=\"white\" stroke=\"{}\" stroke-width=\"1.2\"/>\n",
+                         num(f.px(s.dot_x[i]) + nudge), num(f.py(s.dot_y[i])), color);
   return out;
 }
 
@@ -128,27 +143,36 @@ std::string render_panel(const Panel& p, double x0, double y0, double w, double 
   const double height = std::max(h - kMarginTop - kMarginBottom, 20.0);
 
   Range xr, yr;
-  for (const Series& s : p.series)
+  auto add_y = [&](double y) {
+    if (!p.log_y || y > 0) yr.add(y);
+  };
+  for (const Series& s : p.series) {
     for (size_t i = 0; i < s.x.size(); ++i) {
       if (!std::isfinite(s.x[i]) || (p.log_x && s.x[i] <= 0)) continue;
       xr.add(s.x[i]);
-      if (i < s.y.size()) yr.add(s.y[i]);
-      if (i < s.lo.size()) yr.add(s.lo[i]);
-      if (i < s.hi.size()) yr.add(s.hi[i]);
+      if (i < s.y.size()) add_y(s.y[i]);
+      if (i < s.lo.size()) add_y(s.lo[i]);
+      if (i < s.hi.size()) add_y(s.hi[i]);
     }
+    for (size_t i = 0; i < s.dot_x.size() && i < s.dot_y.size(); ++i)
+      if (std::isfinite(s.dot_x[i]) && (!p.log_x || s.dot_x[i] > 0)) add_y(s.dot_y[i]);
+  }
   out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>\n",
                      num(left), num(top), num(width), num(height));
   if (xr.empty() || yr.empty()) {
     out += text(left + width / 2, top + height / 2, "no data", "text-anchor=\"middle\" fill=\"#888\"");
     for (const Series& s : p.series)  // still one (empty) path per series
-      out += series_path(s, Frame{left, top, width, height, 0, 1, 0, 1, false}, "none");
+      out += series_path(s, Frame{left, top, width, height, 0, 1, 0, 1, false, false}, "none");
     return out + legend(p, left + width + 12, top) + "</g>\n";
   }
 
   pad_if_flat(xr.lo, xr.hi, p.log_x);
-  pad_if_flat(yr.lo, yr.hi, false);
-  std::vector<double> yt = nice_ticks(yr.lo, yr.hi);
-  if (yt.size() >= 2) {  // extend the y range to whole ticks
+  pad_if_flat(yr.lo, yr.hi, p.log_y);
+  std::vector<double> yt = p.log_y ? std::vector<double>{} : nice_ticks(yr.lo, yr.hi);
+  if (p.log_y) {
+    yr.lo /= 1.3, yr.hi *= 1.3;
+    yt = log_ticks(yr.lo, yr.hi);
+  } else if (yt.size() >= 2) {  // extend the y range to whole ticks
     const double step = yt[1] - yt[0];
     yr.lo = std::min(yr.lo, std::floor(yr.lo / step + 1e-9) * step);
     yr.hi = std::max(yr.hi, std::ceil(yr.hi / step - 1e-9) * step);
@@ -160,7 +184,7 @@ std::string render_panel(const Panel& p, double x0, double y0, double w, double 
   } else {
     xr.lo /= 1.15, xr.hi *= 1.15;
   }
-  const Frame f{left, top, width, height, xr.lo, xr.hi, yr.lo, yr.hi, p.log_x};
+  const Frame f{left, top, width, height, xr.lo, xr.hi, yr.lo, yr.hi, p.log_x, p.log_y};
 
   std::vector<double> xt = p.x_ticks;
   if (xt.empty()) xt = p.log_x ? log_ticks(xr.lo, xr.hi) : nice_ticks(xr.lo, xr.hi);
@@ -177,7 +201,7 @@ std::string render_panel(const Panel& p, double x0, double y0, double w, double 
   }
   out += text(left + width / 2, top + height + 32, p.x_label + (p.log_x ? " (log scale)" : ""),
               "font-size=\"11\" text-anchor=\"middle\"");
-  out += text(x0 + 14, top + height / 2, p.y_label,
+  out += text(x0 + 14, top + height / 2, p.y_label + (p.log_y ? " (log scale)" : ""),
               fmt::format("font-size=\"11\" text-anchor=\"middle\" transform=\"rotate(-90 {} {})\"",
                           num(x0 + 14), num(top + height / 2)));
 
@@ -189,6 +213,9 @@ std::string render_panel(const Panel& p, double x0, double y0, double w, double 
     const std::string color = p.series[i].color.empty() ? palette(i) : p.series[i].color;
     out += series_path(p.series[i], f, color);
     out += series_markers(p.series[i], f, color);
+    // Seeds of neighbouring series sit a few pixels apart rather than on top of each other.
+    const double nudge = (static_cast<double>(i) - static_cast<double>(p.series.size() - 1) / 2) * 4;
+    out += series_dots(p.series[i], f, color, nudge);
   }
   return out + legend(p, left + width + 12, top) + "</g>\n";
 }
@@ -238,6 +265,7 @@ std::string escape_xml(const std::string& s) {
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
       default: out += c;
     }
   }

@@ -13,11 +13,15 @@ struct Series {
   std::vector<double> lo, hi;  // band (e.g. mean -/+ std); empty for none
   std::string color;           // "" picks from the palette
   bool dashed = false;
+  // Single observations drawn as small open circles (e.g. each seed), nudged
+  // sideways by dot_offset pixels per index so that equal values stay visible.
+  std::vector<double> dot_x, dot_y;
 };
 
 struct Panel {
   std::string title, x_label, y_label;
   bool log_x = false;
+  bool log_y = false;           // values <= 0 are left out on a log axis
   std::vector<double> x_ticks;  // explicit x ticks; empty picks them
   std::vector<Series> series;
 };
@@ -43,6 +47,6 @@ std::vector<double> nice_ticks(double lo, double hi, int target = 5);
 std::vector<double> log_ticks(double lo, double hi);
 
 std::string palette(size_t i);
-std::string escape_xml(const std::string& s);
+std::string escape_xml(const std::string& s);  // & < > " ' as entities
 
 }  // namespace dist2::report::svg
