@@ -20,7 +20,7 @@ FUZZ_CXX ?= clang++
 FUZZ_SMOKE ?= auto
 FUZZ_SMOKE_SECONDS ?= 4
 
-.PHONY: all setup fuzz-setup configure build test test-slow fuzz fuzz-build fuzz-smoke run clean gpu-deps gpu-check
+.PHONY: all setup fuzz-setup configure build test test-slow fuzz fuzz-build fuzz-smoke run reproduce clean gpu-deps gpu-check
 
 all: build
 
@@ -92,6 +92,21 @@ run: build
 	$(DIST2) target --metric sq --range 0:9 --target 5 --sigma 1
 	$(DIST2) sweep experiments/table11_regression.yaml --profile quick -j 2 --worker-threads 1
 	$(DIST2) report table11 --profile quick
+
+# The whole replication: every experiment file at $(PROFILE) with two workers, then
+# each report's Markdown/SVG files and one page, index.html. Finished trials are
+# skipped, so an interrupted `make reproduce` resumes where it stopped. A profile
+# other than default writes under results/$(PROFILE)/, never over the committed tables.
+PROFILE ?= default
+EXPERIMENTS ?= $(sort $(wildcard experiments/*.yaml))
+RESULTS := $(if $(filter default,$(PROFILE)),results,results/$(PROFILE))
+reproduce: build
+	@for f in $(EXPERIMENTS); do \
+	  echo "== $$f ($(PROFILE))"; \
+	  $(DIST2) sweep $$f --profile $(PROFILE) -j 2 --worker-threads 1 || exit 1; \
+	done
+	$(DIST2) report all --profile $(PROFILE) --out $(RESULTS)
+	$(DIST2) report all --profile $(PROFILE) --format html --out $(RESULTS)
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)
