@@ -261,6 +261,12 @@ TEST_CASE("outlier seeds: one broken run is named, ordinary spread and ties are 
   CHECK(outlier_indices({1, 1, 1, 1, 2}) == std::vector<size_t>{4});
   // Fewer than four seeds: no "others" to compare with.
   CHECK(outlier_indices({1, 1, 100}).empty());
+  // Three others that happen to agree closely: a fifth seed 6 points off is named
+  // against their std alone, not against the table's typical seed std of 3.5.
+  const std::vector<double> close = {31.6, 31.8, 31.4, 31.7, 25.6};
+  CHECK(outlier_indices(close) == std::vector<size_t>{4});
+  CHECK(outlier_indices(close, 3.5).empty());
+  CHECK(outlier_indices({0.9, 1.1, 0.8, 52.0, 1.0}, 0.05) == std::vector<size_t>{3});
 }
 
 TEST_CASE("sign-flip test on known small cases", "[report]") {

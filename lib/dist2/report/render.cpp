@@ -263,14 +263,26 @@ std::vector<std::string> reference_flags(const Layout& layout, const TableResult
 
 // Seeds that lie far outside the others in a cell (stats.h: outlier_indices),
 // named, so that a reader knows which mean to distrust and which run to inspect.
+// The typical seed std of a metric over the table's cells (their median): the
+// noise floor below which a seed is not called an outlier.
+double typical_cell_std(const TableResult& t, size_t m) {
+  std::vector<double> stds;
+  for (const RowResult& row : t.rows)
+    for (const auto& cell : row.cells)
+      if (m < cell.size() && cell[m].n >= 2) stds.push_back(cell[m].std);
+  return stds.empty() ? 0.0 : quantile(stds, 0.5);
+}
+
 std::vector<std::string> outlier_notes(const Layout& layout, const TableResult& t) {
   std::vector<std::string> parts;
+  std::vector<double> floor;
+  for (size_t m = 0; m < layout.metrics.size(); ++m) floor.push_back(typical_cell_std(t, m));
   for (const RowResult& row : t.rows)
     for (size_t c = 0; c < t.columns.size() && c < row.cells.size(); ++c)
       for (size_t m = 0; m < layout.metrics.size(); ++m) {
         const Summary& s = row.cells[c][m];
         const MetricSpec& metric = layout.metrics[m];
-        for (size_t i : outlier_indices(s.values)) {
+        for (size_t i : outlier_indices(s.values, floor[m])) {
           const std::string where = layout.column_key.empty() ? row.label : row.label + " at " + group_name(layout, t.columns[c]);
           parts.push_back(fmt::format("{}, {}: {} gave {} (median of the {} seeds {})", where, metric.label,
                                       i < s.units.size() ? s.units[i] : fmt::format("seed #{}", i + 1),
@@ -279,8 +291,9 @@ std::vector<std::string> outlier_notes(const Layout& layout, const TableResult& 
         }
       }
   if (parts.empty()) return {};
-  return {fmt::format("Seeds far outside the others (over {:g} standard deviations of the cell's other seeds from "
-                      "their mean; the median column does not follow them, the mean does): {}.",
+  return {fmt::format("Seeds far outside the others (over {:g} standard deviations from the mean of the cell's other "
+                      "seeds, their std or the table's typical one, whichever is larger; the median column does not "
+                      "follow them, the mean does): {}.",
                       kOutlierSds, join(parts, "; "))};
 }
 

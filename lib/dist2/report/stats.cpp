@@ -85,14 +85,14 @@ Summary summarize(const std::vector<double>& xs, std::vector<std::string> units)
   return s;
 }
 
-std::vector<size_t> outlier_indices(const std::vector<double>& values) {
+std::vector<size_t> outlier_indices(const std::vector<double>& values, double noise_floor) {
   std::vector<size_t> out;
   if (values.size() < 4) return out;
   for (size_t i = 0; i < values.size(); ++i) {
     std::vector<double> others;
     for (size_t j = 0; j < values.size(); ++j)
       if (j != i) others.push_back(values[j]);
-    const double m = mean(others), sd = sample_std(others);
+    const double m = mean(others), sd = std::max(sample_std(others), noise_floor);
     const double dev = std::fabs(values[i] - m);
     const double tol = 1e-9 * std::max(1.0, std::fabs(m));
     if (sd > 0 ? dev > kOutlierSds * sd : dev > tol) out.push_back(i);

@@ -38,9 +38,12 @@ Summary summarize(const std::vector<double>& xs, std::vector<std::string> units 
 constexpr double kOutlierSds = 10.0;
 
 // Indices of values that lie far outside the others (needs n >= 4: with fewer
-// seeds there is no "others" to speak of). When the others agree exactly, any
-// value that differs from them counts.
-std::vector<size_t> outlier_indices(const std::vector<double>& values);
+// seeds there is no "others" to speak of): more than kOutlierSds times the larger
+// of the others' std and `noise_floor` from the others' mean. A table passes the
+// typical seed std of its other cells as the floor, so that three or four seeds
+// that happen to agree closely do not make an ordinary fifth one an outlier.
+// When the others agree exactly and there is no floor, any difference counts.
+std::vector<size_t> outlier_indices(const std::vector<double>& values, double noise_floor = 0);
 
 // Up to this many pairs every sign pattern is enumerated; above, Monte Carlo.
 constexpr size_t kExactSignFlipMaxN = 20;
