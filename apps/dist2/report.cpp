@@ -358,10 +358,10 @@ void run_all(const ReportOptions& o, const std::string& command) {
   std::vector<std::string> names = report::layout_names();
   names.insert(names.end(), {kSamplesReport, kBoxSamplesReport});
   for (const std::string& name : names) {
-    if (experiments_for_report(name, dir).empty()) continue;
     ReportOptions one = o;
     one.name = name;
-    one.experiments.clear();
+    one.experiments = experiments_for_report(name, dir);  // read once: collect() uses them as given
+    if (one.experiments.empty()) continue;
     Collected c = collect(one, name, command);
     if (c.runs.empty()) {
       empty.push_back(name);

@@ -706,9 +706,9 @@ svg::Panel paper_panel(const PaperTable& paper, const MetricSpec& metric) {
   return p;
 }
 
-std::string render_figure(const Layout& layout, const std::vector<RunRecord>& runs, const ReportContext& ctx) {
-  TableResult t;
-  Document doc = build_document(layout, runs, ctx, &t);
+// The figure of an already aggregated layout (the HTML page draws it beside the
+// tables of the same document, so the runs are aggregated once).
+std::string figure_svg(const Layout& layout, const Document& doc, const TableResult& t) {
   svg::Figure fig;
   fig.title = layout.title;
   fig.header_lines = doc.provenance;
@@ -723,6 +723,12 @@ std::string render_figure(const Layout& layout, const std::vector<RunRecord>& ru
   }
   fig.footer_lines = doc.grids[0].after;
   return svg::render(fig);
+}
+
+std::string render_figure(const Layout& layout, const std::vector<RunRecord>& runs, const ReportContext& ctx) {
+  TableResult t;
+  const Document doc = build_document(layout, runs, ctx, &t);
+  return figure_svg(layout, doc, t);
 }
 
 }  // namespace
@@ -759,8 +765,9 @@ std::string file_extension(Format format) {
 }
 
 std::string render_html_body(const Layout& layout, const std::vector<RunRecord>& runs, const ReportContext& context) {
-  const std::string figure = layout.kind == LayoutKind::Figure ? render_figure(layout, runs, context) : "";
-  return html_body(build_document(layout, runs, context), figure);
+  TableResult t;
+  const Document doc = build_document(layout, runs, context, &t);
+  return html_body(doc, layout.kind == LayoutKind::Figure ? figure_svg(layout, doc, t) : "");
 }
 
 std::string render(const Layout& layout, const std::vector<RunRecord>& runs, Format format,
