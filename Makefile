@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DIST2 := $(BUILD)/dist2
 PACKAGES := cmake ninja-build g++ libtorch-dev libopenblas0-pthread libcli11-dev libyaml-cpp-dev \
-            libfmt-dev libsqlite3-dev sqlite3 catch2 zlib1g-dev dataset-fashion-mnist chromium
+            libfmt-dev libsqlite3-dev sqlite3 catch2 zlib1g-dev nlohmann-json3-dev dataset-fashion-mnist chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Fuzzing: one target per tests/fuzz/fuzz_NAME.cpp, seeded from tests/fuzz/corpus/NAME/.
@@ -13,7 +13,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
 # The fuzz build needs no LibTorch: dist2base's libraries, clang and libFuzzer.
-FUZZ_PACKAGES := cmake ninja-build g++ libyaml-cpp-dev libfmt-dev zlib1g-dev clang libclang-rt-14-dev
+FUZZ_PACKAGES := cmake ninja-build g++ libyaml-cpp-dev libfmt-dev zlib1g-dev nlohmann-json3-dev clang libclang-rt-14-dev
 FUZZ_CXX ?= clang++
 # `make test` runs each fuzz target this long when clang with libFuzzer is there.
 # FUZZ_SMOKE: auto (skip, saying so, without clang), require (fail without it), off.

@@ -1,11 +1,12 @@
 #pragma once
-// Test helpers: run the built dist2 executable, read numbers out of its JSON.
+// Test helpers: run the built dist2 executable, read the JSON it prints.
 #include <cstdio>
-#include <regex>
 #include <stdexcept>
 #include <string>
 #include <sys/wait.h>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace dist2::test {
 
@@ -28,23 +29,13 @@ inline Result run_dist2(const std::string& args, const std::string& env = "") {
   return r;
 }
 
-inline std::vector<double> json_number_array(const std::string& json, const std::string& key) {
-  std::smatch m;
-  if (!std::regex_search(json, m, std::regex("\"" + key + "\"\\s*:\\s*\\[([^\\]]*)\\]")))
-    throw std::runtime_error("no array '" + key + "' in: " + json);
-  std::vector<double> out;
-  std::string body = m[1];
-  std::regex num("[-+0-9.eE]+");
-  for (auto it = std::sregex_iterator(body.begin(), body.end(), num); it != std::sregex_iterator(); ++it)
-    out.push_back(std::stod(it->str()));
-  return out;
-}
-
-inline double json_number(const std::string& json, const std::string& key) {
-  std::smatch m;
-  if (!std::regex_search(json, m, std::regex("\"" + key + "\"\\s*:\\s*([-+0-9.eE]+)")))
-    throw std::runtime_error("no number '" + key + "' in: " + json);
-  return std::stod(m[1]);
+// The JSON document a command printed (its whole output); a parse error names the output.
+inline nlohmann::json parse_json_output(const std::string& out) {
+  try {
+    return nlohmann::json::parse(out);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(std::string(e.what()) + " in: " + out);
+  }
 }
 
 }  // namespace dist2::test

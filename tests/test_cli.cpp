@@ -26,8 +26,11 @@ TEST_CASE("every subcommand has --help", "[cli]") {
 TEST_CASE("target --json parses and matches the library", "[cli]") {
   auto r = test::run_dist2("target --metric sq --range 0:9 --target 5 --tau 1 --json");
   REQUIRE(r.status == 0);
-  auto values = test::json_number_array(r.out, "values");
-  auto probs = test::json_number_array(r.out, "probs");
+  const auto j = test::parse_json_output(r.out);
+  const auto values = j.at("values").get<std::vector<double>>();
+  const auto probs = j.at("probs").get<std::vector<double>>();
+  REQUIRE(j.at("metric") == "sq");
+  REQUIRE(j.at("tau") == 1.0);
   REQUIRE(values.size() == 10);
   REQUIRE(probs.size() == 10);
   auto m = MetricSpace::scalar({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
@@ -40,12 +43,12 @@ TEST_CASE("target --json parses and matches the library", "[cli]") {
   auto s = test::run_dist2("target --metric abs --range 0:9 --target 2 --sigma 1 --json");
   REQUIRE(s.status == 0);
   auto ma = MetricSpace::scalar({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, MetricKind::absolute);
-  REQUIRE(test::json_number_array(s.out, "probs")[0] ==
+  REQUIRE(test::parse_json_output(s.out).at("probs").at(0).get<double>() ==
           Approx(soft_target(ma, torch::tensor({2}), 2.0)[0][0].item<double>()).epsilon(1e-12));
   // entropy matching: the printed tau reproduces the requested entropy
   auto e = test::run_dist2("target --range 0:9 --target 5 --entropy 1.2 --json");
   REQUIRE(e.status == 0);
-  const double tau = test::json_number(e.out, "tau");
+  const double tau = test::parse_json_output(e.out).at("tau").get<double>();
   REQUIRE(mean_target_entropy(m, tau) == Approx(1.2).epsilon(1e-6));
 }
 

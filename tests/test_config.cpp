@@ -345,7 +345,7 @@ TEST_CASE("to_json is one flat object with sorted keys", "[config]") {
   c.set("m", 0.25);
   c.set("n", std::nan(""));
   c.set("t", true);
-  CHECK(c.to_json() == R"({"a": 3, "m": 0.25, "n": null, "t": true, "z.b": "q\"uote"})");
+  CHECK(c.to_json() == R"({"a":3,"m":0.25,"n":null,"t":true,"z.b":"q\"uote"})");
 }
 
 // ---- overrides ----

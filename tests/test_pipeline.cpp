@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include "tests/support.h"
@@ -46,6 +47,8 @@ TEST_CASE("smoke pipeline: prepare, sweep, resume, runs, report", "[pipeline]") 
   auto runs = run_dist2("runs --format json --store " + store);
   REQUIRE(runs.status == 0);
   REQUIRE(count(runs.out, "\"status\": \"finished\"") == 3);
+  // Each run names the trial it answers; the report finds them through the sweep's recorded plan.
+  REQUIRE(count(runs.out, "\"variant\": \"seed=1 task.n_train=32 loss.kind=") == 3);
 
   auto report = run_dist2("report table11 --profile smoke --store " + store);
   INFO(report.out);
@@ -53,6 +56,38 @@ TEST_CASE("smoke pipeline: prepare, sweep, resume, runs, report", "[pipeline]") 
   REQUIRE(report.out.find("Table 11") != std::string::npos);
   REQUIRE(report.out.find("| dist |") != std::string::npos);
   REQUIRE(report.out.find("paper (Llama-3.2 1B)") != std::string::npos);
+
+  // A table of one's own, as data: a layouts file read beside the built-in ones.
+  const std::string layouts = store + "/my_layouts.yaml";
+  std::ofstream(layouts) << "layouts:\n  - name: my_mae\n    title: My MAE table\n"
+                            "    rows: [{label: sft, where: {loss.kind: sft}}, {label: dist, where: {loss.kind: dist}}]\n"
+                            "    metrics: [{key: mae, label: MAE}]\n    baseline: sft\n";
+  auto mine = run_dist2("report my_mae --layouts " + layouts + " --experiment table11_regression --profile smoke --store " +
+                        store);
+  INFO(mine.out);
+  REQUIRE(mine.status == 0);
+  REQUIRE(mine.out.find("# My MAE table") != std::string::npos);
+  REQUIRE(mine.out.find("| dist |") != std::string::npos);
+  std::ofstream(layouts) << "layouts:\n  - name: my_mae\n    titel: typo\n";
+  auto typo = run_dist2("report my_mae --layouts " + layouts + " --profile smoke --store " + store);
+  REQUIRE(typo.status != 0);
+  REQUIRE(typo.out.find(layouts + ":3:5: unknown key 'titel' in a layout") != std::string::npos);
+
+  // Tables 9 and 10 from what each run logged under "system": one row per experiment type.
+  auto t9 = run_dist2("report table9 --profile smoke --store " + store);
+  INFO(t9.out);
+  REQUIRE(t9.status == 0);
+  std::smatch m;
+  // 3 runs of a 2-layer model of width 32 from scratch: parameters, layers, width, pretraining steps.
+  REQUIRE(std::regex_search(t9.out, m, std::regex(R"(\| Toy \(3\.1\): meta linear regression \| (\d+) \| 0 \| (\d+) \| 2 \| 0 \| 2 \| 32 \| 0 \| 32 \| 0 \| 0 \| 0 \|)")));
+  REQUIRE(std::stod(m[1].str()) > 2 * 4 * 32 * 32);  // at least the attention and MLP weights
+  auto t10 = run_dist2("report table10 --profile smoke --store " + store);
+  INFO(t10.out);
+  REQUIRE(t10.status == 0);
+  REQUIRE(std::regex_search(t10.out, m, std::regex(R"(\| Toy \(3\.1\)[^|]*\|([^\n]*))")));
+  const std::string cells = m[1].str();
+  REQUIRE(cells.find("– (n=0)") == std::string::npos);
+  REQUIRE(t10.out.find("paper (appendix D): Toy (3.1) | RTX 3090 | 24 | 1 |") != std::string::npos);
   std::filesystem::remove_all(store);
 }
 
@@ -78,6 +113,12 @@ TEST_CASE("train --verbose, eval of the stored run, and bad input", "[pipeline]"
   REQUIRE(range.out.find("loss.tau must be > 0") != std::string::npos);
   auto runs = run_dist2("runs --format json --store " + store);
   REQUIRE(count(runs.out, "\"status\": \"running\"") == 0);
+  REQUIRE(count(runs.out, "\"variant\": \"\"") == 1);  // trained by hand: no sweep trial
+
+  // No sweep recorded a plan in this store: the report says how to get one.
+  auto no_plan = run_dist2("report table11 --profile smoke --store " + store);
+  REQUIRE(no_plan.status != 0);
+  REQUIRE(no_plan.out.find("no sweep recorded in store") != std::string::npos);
   REQUIRE(count(runs.out, "\"id\"") == 1);
   std::filesystem::remove_all(store);
 }

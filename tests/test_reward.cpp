@@ -505,8 +505,8 @@ TEST_CASE("smoke sweep of Table 6 through the executable, then its report", "[re
   REQUIRE(report.out.find("dist, alpha = 0.005") != std::string::npos);
   REQUIRE(report.out.find("| sft |") != std::string::npos);
   REQUIRE(report.out.find("tau") != std::string::npos);
-  // Table 3's dist and sft trials are Table 6's: figure 7 finds their samples.
-  auto samples = dist2::test::run_dist2("report figure7 --profile smoke --store " + store);
+  // Table 6's sweep has dist and sft runs with samples: figure 7 reads them when pointed at it.
+  auto samples = dist2::test::run_dist2("report figure7 --experiment table6_alpha --profile smoke --store " + store);
   INFO(samples.out);
   REQUIRE(samples.status == 0);
   REQUIRE(samples.out.find("## sft (run ") != std::string::npos);

@@ -19,9 +19,10 @@
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "dist2/store/listing.h"
+#include "dist2/store/schema.h"
 #include "dist2/store/store.h"
 #include "dist2/util/error.h"
 
@@ -591,18 +592,18 @@ TEST_CASE("store: format_runs as table, csv and json", "[store]") {
 
   SECTION("json: one object per run with its params and final metrics") {
     opt.format = Format::json;
-    const YAML::Node list = YAML::Load(format_runs(s, s.list_runs(), opt));
-    REQUIRE(list.IsSequence());
+    const nlohmann::json list = nlohmann::json::parse(format_runs(s, s.list_runs(), opt));
+    REQUIRE(list.is_array());
     REQUIRE(list.size() == runs.size());
     for (const auto& r : list) {
-      const std::string id = r["id"].as<std::string>();
+      const std::string id = r["id"].get<std::string>();
       REQUIRE(runs.count(id) == 1);
-      CHECK(r["status"].as<std::string>() == "finished");
-      CHECK(r["params"]["loss.kind"].as<std::string>() == runs[id].first);
-      CHECK(r["metrics"]["test"]["mae"].as<double>() == runs[id].second);
-      CHECK(r["duration_s"].as<double>() >= 0);
+      CHECK(r["status"].get<std::string>() == "finished");
+      CHECK(r["params"]["loss.kind"].get<std::string>() == runs[id].first);
+      CHECK(r["metrics"]["test"]["mae"].get<double>() == runs[id].second);
+      CHECK(r["duration_s"].get<double>() >= 0);
     }
-    CHECK(YAML::Load(format_runs(s, {}, opt)).size() == 0);
+    CHECK(nlohmann::json::parse(format_runs(s, {}, opt)).size() == 0);
   }
 
   SECTION("csv: a header and one line per run, every param and metric a column") {
@@ -630,11 +631,11 @@ TEST_CASE("store: format_runs as table, csv and json", "[store]") {
   SECTION("one run in full") {
     const std::string id = runs.begin()->first;
     s.log_artifact(id, "checkpoint", "ckpt/last.pt");
-    const YAML::Node r = YAML::Load(format_run(s, s.run(id), Format::json));
-    CHECK(r["id"].as<std::string>() == id);
-    CHECK(r["final_metrics"]["test"]["mae"].as<double>() == runs[id].second);
-    CHECK(r["config"].as<std::string>() == "loss:\n  kind: " + runs[id].first + "\n");
-    CHECK(r["artifacts"][0]["path"].as<std::string>() == "ckpt/last.pt");
+    const nlohmann::json r = nlohmann::json::parse(format_run(s, s.run(id), Format::json));
+    CHECK(r["id"].get<std::string>() == id);
+    CHECK(r["final_metrics"]["test"]["mae"].get<double>() == runs[id].second);
+    CHECK(r["config"].get<std::string>() == "loss:\n  kind: " + runs[id].first + "\n");
+    CHECK(r["artifacts"][0]["path"].get<std::string>() == "ckpt/last.pt");
     const std::string text = format_run(s, s.run(id), Format::table);
     CHECK_THAT(text, Contains("params (3)") && Contains("final metrics") && Contains("checkpoint"));
   }
@@ -649,22 +650,22 @@ TEST_CASE("store: dist2 runs --format json through the executable", "[store]") {
 
   const Cli out = run_dist2("runs " + store + " --format json --metrics test --where loss.kind=dist");
   REQUIRE(out.rc == 0);
-  const YAML::Node list = YAML::Load(out.out);
-  REQUIRE(list.IsSequence());
+  const nlohmann::json list = nlohmann::json::parse(out.out);
+  REQUIRE(list.is_array());
   size_t dist_runs = 0;
   for (const auto& [id, info] : runs) dist_runs += info.first == "dist";
   REQUIRE(list.size() == dist_runs);
   for (const auto& r : list) {
-    const std::string id = r["id"].as<std::string>();
+    const std::string id = r["id"].get<std::string>();
     REQUIRE(runs.count(id) == 1);
-    CHECK(r["params"]["loss.kind"].as<std::string>() == "dist");
-    CHECK(r["metrics"]["test"]["mae"].as<double>() == runs[id].second);
+    CHECK(r["params"]["loss.kind"].get<std::string>() == "dist");
+    CHECK(r["metrics"]["test"]["mae"].get<double>() == runs[id].second);
   }
 
   const std::string id = runs.begin()->first;
   const Cli show = run_dist2("runs " + store + " --format json show " + id.substr(0, 10));
   REQUIRE(show.rc == 0);
-  CHECK(YAML::Load(show.out)["id"].as<std::string>() == id);
+  CHECK(nlohmann::json::parse(show.out)["id"].get<std::string>() == id);
 }
 
 TEST_CASE("store: dist2 runs command line, table and errors", "[store][slow]") {
@@ -696,4 +697,61 @@ TEST_CASE("store: dist2 runs command line, table and errors", "[store][slow]") {
   const Cli bad_where = run_dist2("runs " + store + " --where seed", true);
   CHECK(bad_where.rc == 1);
   CHECK_THAT(bad_where.out, Contains("key=value"));
+}
+
+TEST_CASE("store: a v1 store migrates to v2 and keeps its runs; runs carry their variant", "[store]") {
+  TempDir tmp;
+  std::filesystem::create_directories(tmp.path);
+  {
+    RawDb raw(tmp.path);
+    raw.exec(dist2::store::schema::migrations().at(0));
+    raw.exec("CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);");
+    raw.exec("INSERT INTO experiments VALUES ('e', '2026-01-01T00:00:00Z');"
+             "INSERT INTO runs(id, experiment, task, status, config, config_hash, profile, started_at) "
+             "VALUES ('aaaaaaaaaaaa', 'e', 'regression', 'finished', '{}', 'h1', 'smoke', '2026-01-01T00:00:00Z')");
+  }
+  Store s(tmp.path);
+  CHECK(s.schema_version() == 2);
+  const auto old = s.get_run("aaaaaaaaaaaa");
+  REQUIRE(old.has_value());
+  CHECK(old->variant.empty());
+  CHECK(old->status == "finished");
+  const std::string id = s.create_run("e", "regression", "smoke", "{}", "h2", {{"seed", "1"}}, "no_pw seed=1");
+  CHECK(s.run(id).variant == "no_pw seed=1");
+  CHECK(s.find_finished("h1")->variant.empty());
+}
+
+TEST_CASE("store: a sweep plan round-trips, replaces the earlier one, and is kept per profile and overrides",
+          "[store]") {
+  TempDir tmp;
+  Store s(tmp.path);
+  CHECK(s.planned_trials("e", "smoke").empty());
+  CHECK(s.experiments_for_report("table11").empty());
+  SweepPlan plan{"e", "smoke", {}, {"table11", "figure3"},
+                 {{"h1", "seed=1 loss.kind=sft", {"seed=1", "loss.kind=sft"}}, {"h2", "no_pw seed=1", {"seed=1"}}}};
+  s.record_sweep_plan(plan);
+  auto got = s.planned_trials("e", "smoke");
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].config_hash == "h1");
+  CHECK(got[0].variant == "seed=1 loss.kind=sft");
+  CHECK(got[0].settings == std::vector<std::string>{"seed=1", "loss.kind=sft"});
+  CHECK(got[1].settings == std::vector<std::string>{"seed=1"});
+  CHECK(s.experiments_for_report("figure3") == std::vector<std::string>{"e"});
+  CHECK(s.planned_trials("e", "default").empty());
+
+  // A sweep with overrides is its own plan; the plain one stays.
+  SweepPlan over = plan;
+  over.overrides = {"train.steps=3"};
+  over.trials = {{"h9", "seed=1", {"seed=1"}}};
+  s.record_sweep_plan(over);
+  CHECK(s.planned_trials("e", "smoke").size() == 2);
+  CHECK(s.planned_trials("e", "smoke", {"train.steps=3"}).at(0).config_hash == "h9");
+
+  // The same sweep again, with one trial and one report: the old rows go.
+  plan.trials.pop_back();
+  plan.reports = {"table5"};
+  s.record_sweep_plan(plan);
+  CHECK(s.planned_trials("e", "smoke").size() == 1);
+  CHECK(s.experiments_for_report("table11").empty());
+  CHECK(s.experiments_for_report("table5") == std::vector<std::string>{"e"});
 }

@@ -20,9 +20,9 @@
 #include "dist2/report/layouts.h"
 #include "dist2/report/render.h"
 #include "dist2/report/samples.h"
+#include "dist2/report/store_runs.h"
 #include "dist2/report/svg.h"
 #include "dist2/store/store.h"
-#include "dist2/sweep/records.h"
 #include "dist2/util/error.h"
 #include "dist2/util/files.h"
 
@@ -35,8 +35,7 @@ const std::string kBoxSamplesReport = "grounding-samples";
 
 struct ReportOptions {
   std::string name;
-  std::vector<std::string> experiments;
-  std::string experiments_dir;  // "" = ./experiments, else the source tree's
+  std::vector<std::string> experiments;  // names, or experiment files (their `experiment:` name)
   std::string profile = "default";
   std::string store;
   std::string format = "md";
@@ -44,6 +43,7 @@ struct ReportOptions {
   std::vector<std::string> pins;
   std::string baseline = "loss.kind=sft";
   std::vector<std::string> metrics;
+  std::vector<std::string> layouts_files;
 };
 
 std::string machine_description() {
@@ -239,25 +239,26 @@ struct Collected {
   int trials = 0, missing = 0;
 };
 
-std::string experiments_dir(const ReportOptions& o) {
-  if (!o.experiments_dir.empty()) return o.experiments_dir;
-  // Run from the checkout, or from anywhere with the build's source tree.
-  return std::filesystem::is_directory("experiments") ? "experiments" : std::string(DIST2_SOURCE_DIR) + "/experiments";
+// The experiments a report reads: those given (by name or file), else those
+// whose recorded sweep names the report.
+std::vector<std::string> report_experiment_names(const ReportOptions& o, store::Store& st, const std::string& name) {
+  if (o.experiments.empty()) return report::report_experiments(st, name);
+  std::vector<std::string> names;
+  for (const auto& e : o.experiments) {
+    const auto ext = std::filesystem::path(e).extension().string();
+    names.push_back(ext == ".yaml" || ext == ".yml" ? report::experiment_name_of_file(e) : e);
+  }
+  return names;
 }
 
 Collected collect(const ReportOptions& o, const std::string& name, const std::string& command) {
-  const std::string dir = experiments_dir(o);
-  std::vector<std::string> files = o.experiments;
-  if (files.empty()) files = experiments_for_report(name, dir);
-  DIST2_CHECK(!files.empty(), "no experiment in {}/ feeds report '{}' (pass --experiment FILE)", dir, name);
+  const std::string dir = store_dir(o.store);
+  DIST2_CHECK(store::Store::exists(dir), "no run store at {} (run a sweep first, or pass --store)", dir);
+  store::Store st(dir);
   Collected c;
   std::vector<std::string> commits;
-  for (const auto& file : files) {
-    SweepRequest req;
-    req.experiment_path = file;
-    req.profile = o.profile;
-    req.store_dir = store_dir(o.store);
-    auto found = finished_records(req);
+  for (const auto& experiment : report_experiment_names(o, st, name)) {
+    auto found = report::experiment_runs(st, experiment, o.profile);
     c.trials += found.trials, c.missing += found.missing;
     c.runs.insert(c.runs.end(), found.runs.begin(), found.runs.end());
     for (const auto& commit : found.commits)
@@ -291,20 +292,25 @@ bool is_experiment_file(const std::string& name) {
 
 // `dist2 report my.yaml`: the generic layout over that file's trials.
 void run_generic(const ReportOptions& o, const std::string& command) {
-  SweepRequest req;
-  req.experiment_path = o.name;
-  req.profile = o.profile;
-  req.store_dir = store_dir(o.store);
+  const std::string experiment = report::experiment_name_of_file(o.name);
+  const std::string dir = store_dir(o.store);
+  DIST2_CHECK(store::Store::exists(dir), "no run store at {} (run a sweep first, or pass --store)", dir);
   std::vector<report::Axis> axes;
-  for (const Trial& t : expand_trials(req)) {
-    DIST2_CHECK(t.label.empty() || t.label.find('=') < t.label.find(' '),
-                "{} has variants; the generic report knows sweep axes only (trial '{}')", o.name, t.label);
-    for (const std::string& kv : t.grid_overrides) {
-      const auto eq = kv.find('=');
-      const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
-      auto it = std::find_if(axes.begin(), axes.end(), [&](const report::Axis& a) { return a.first == key; });
-      if (it == axes.end()) it = axes.insert(axes.end(), {key, {}});
-      if (std::find(it->second.begin(), it->second.end(), value) == it->second.end()) it->second.push_back(value);
+  {
+    store::Store st(dir);
+    for (const auto& t : st.planned_trials(experiment, o.profile)) {
+      // A trial's label is its grid point unless a variant's name leads it.
+      std::string grid_label;
+      for (const auto& kv : t.settings) grid_label += (grid_label.empty() ? "" : " ") + kv;
+      DIST2_CHECK(t.variant == grid_label, "{} has variants; the generic report knows sweep axes only (trial '{}')",
+                  o.name, t.variant);
+      for (const std::string& kv : t.settings) {
+        const auto eq = kv.find('=');
+        const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+        auto it = std::find_if(axes.begin(), axes.end(), [&](const report::Axis& a) { return a.first == key; });
+        if (it == axes.end()) it = axes.insert(axes.end(), {key, {}});
+        if (std::find(it->second.begin(), it->second.end(), value) == it->second.end()) it->second.push_back(value);
+      }
     }
   }
   ReportOptions one = o;
@@ -352,7 +358,8 @@ void run_report(const ReportOptions& o, const std::string& command) {
 void run_all(const ReportOptions& o, const std::string& command) {
   DIST2_CHECK(!o.out.empty(), "report all writes a folder of files: give --out DIR");
   const auto format = report::parse_format(o.format);
-  const std::string dir = experiments_dir(o);
+  const std::string dir = store_dir(o.store);
+  DIST2_CHECK(store::Store::exists(dir), "no run store at {} (run a sweep first, or pass --store)", dir);
   std::vector<report::html::Section> sections;
   std::vector<std::string> empty;
   std::vector<std::string> names = report::layout_names();
@@ -360,7 +367,7 @@ void run_all(const ReportOptions& o, const std::string& command) {
   for (const std::string& name : names) {
     ReportOptions one = o;
     one.name = name;
-    one.experiments = experiments_for_report(name, dir);  // read once: collect() uses them as given
+    one.experiments = store::Store(dir).experiments_for_report(name);  // read once: collect() uses them as given
     if (one.experiments.empty()) continue;
     Collected c = collect(one, name, command);
     if (c.runs.empty()) {
@@ -384,7 +391,7 @@ void run_all(const ReportOptions& o, const std::string& command) {
     } else {
       const report::Layout& layout = report::find_layout(name);
       std::string body = report::render_html_body(layout, c.runs, c.ctx);
-      body += learning_curves_html(one, layout, c.runs);
+      if (!layout.setup) body += learning_curves_html(one, layout, c.runs);  // a setup table has no training story
       sections.push_back({name, layout.title, body});
     }
   }
@@ -414,10 +421,9 @@ void setup_report(CLI::App& app) {
                       " (PNG pictures and md; needs --out), all (every report with runs; with --format html, "
                       "one page: DIR/index.html), or an experiment file of your own (a generic table of its grid)")
       ->required();
-  cmd->add_option("--experiment", o->experiments, "Experiment file(s) whose trials feed it (default: those in "
-                                                  "experiments/ that name the report)");
-  cmd->add_option("--experiments-dir", o->experiments_dir,
-                  "Where to look for experiment files (default ./experiments, else the source tree's)");
+  cmd->add_option("--experiment", o->experiments,
+                  "Experiment (name or file) whose latest recorded sweep feeds it (default: every experiment whose "
+                  "sweep names the report)");
   cmd->add_option("--profile", o->profile, "Profile the runs were made with")->capture_default_str();
   cmd->add_option("--store", o->store, "Run store folder (default $DIST2_STORE or ./dist2-runs)");
   cmd->add_option("--format", o->format, "md, csv, tex, html, or svg (figures)")->capture_default_str();
@@ -427,11 +433,16 @@ void setup_report(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--metric", o->metrics, "Generic report: show only these metrics (repeat; default: every one logged)");
   cmd->add_option("--pin", o->pins, "Hold a param at a value, e.g. --pin task.n_train=512 (Table 5)");
+  cmd->add_option("--layouts", o->layouts_files,
+                  "A layouts file (the form of lib/dist2/report/data/layouts.yaml): its tables are added to the "
+                  "built-in ones, replacing those of the same name (repeat for more)");
   cmd->callback([o, &app] {
+    for (const auto& file : o->layouts_files) report::add_layouts_file(file);
     std::string command = "dist2 report " + o->name;
     if (o->profile != "default") command += " --profile " + o->profile;
     if (!o->out.empty()) command += " --format " + o->format + " --out " + o->out;
     for (const auto& p : o->pins) command += " --pin " + p;
+    for (const auto& f : o->layouts_files) command += " --layouts " + f;
     if (o->name == "all") return run_all(*o, command);
     if (is_experiment_file(o->name)) return run_generic(*o, command);
     run_report(*o, command);

@@ -16,7 +16,9 @@ void setup_sweep(CLI::App& app) {
   add_experiment_args(cmd, *args);
   cmd->add_option("-j,--jobs", req->jobs, "Worker processes")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--worker-threads", req->threads, "Threads per worker (default: cores / jobs)");
-  cmd->add_flag("--dry-run", req->dry_run, "List the trials that would run, run nothing");
+  cmd->add_flag("--dry-run", req->dry_run,
+                "List the trials that would run and run nothing; the plan is recorded, so reports read the "
+                "runs that already answer it");
   cmd->add_flag("--retry-failed", req->retry_failed, "Run trials that failed before again");
   cmd->callback([args, req] {
     req->experiment_path = args->file;

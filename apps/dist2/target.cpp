@@ -86,11 +86,16 @@ void run_target(const TargetOptions& o) {
   for (double p : probs) h -= p > 0 ? p * std::log(p) : 0.0;
 
   if (o.json) {
-    fmt::print("{{\"metric\": {}, \"tau\": {}, \"sigma\": {}, \"tau_from\": {}, \"target\": {}, \"entropy\": {}, "
-               "\"values\": {}, \"probs\": {}}}\n",
-               json::quote(to_string(metric.kind())), json::number(tau), json::number(sigma_from_tau(tau)),
-               json::quote(tau_from), json::number(o.target), json::number(h), json::array(values),
-               json::array(probs));
+    json::Json j;
+    j["metric"] = to_string(metric.kind());
+    j["tau"] = tau;
+    j["sigma"] = sigma_from_tau(tau);
+    j["tau_from"] = tau_from;
+    j["target"] = o.target;
+    j["entropy"] = h;
+    j["values"] = values;
+    j["probs"] = probs;
+    fmt::print("{}\n", json::dump(j));
     return;
   }
   fmt::print("soft target  metric={}  tau={:.6g} (sigma={:.6g}, from {})  target={}  entropy={:.4f} nats\n",

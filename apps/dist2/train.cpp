@@ -16,6 +16,7 @@ void setup_train(CLI::App& app) {
   cmd->add_flag("--verbose,-v", req->verbose, "Print the fully resolved config");
   cmd->add_flag("--no-progress", *no_progress, "No progress bar");
   cmd->add_option("--resume", req->resume_run, "Continue RUN (interrupted or failed) from its last checkpoint");
+  cmd->add_option("--variant", req->variant, "The sweep trial this run answers, as its label (set by `dist2 sweep`)");
   cmd->callback([args, req, no_progress] {
     req->experiment_path = args->file;
     req->overrides = args->overrides;

@@ -43,7 +43,7 @@ echo "$report"
 if echo "$report" | grep -q '^\(EMPTY\|BROKEN\|ERROR\)'; then fail "see the lines above"; fi
 expected=$(grep -c '<section id=' "$page")
 echo "$report" | grep -qx "sections $expected" || fail "expected $expected sections laid out"
-for id in table11 figure3 table1 table13 grounding-samples; do
+for id in table11 figure3 table1 table13 grounding-samples table9 table10; do
   echo "$report" | grep -qx "section $id" || fail "no section $id"
 done
 svgs=$(echo "$report" | sed -n 's/^svgs //p')

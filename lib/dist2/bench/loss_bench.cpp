@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
-#include <regex>
 #include <sys/wait.h>
 
 #include <fmt/format.h>
@@ -281,10 +280,22 @@ PythonPeer find_python_peer() {
   return peer;
 }
 
-double json_field(const std::string& json, const std::string& key) {
-  std::smatch m;
-  if (std::regex_search(json, m, std::regex("\"" + key + "\"\\s*:\\s*([-+0-9.eE]+)"))) return std::stod(m[1]);
-  return kNaN;
+// The peer prints one JSON object as its last line (warnings may come before it);
+// a field it lacks or leaves null is NaN.
+Measured parse_peer_output(const std::string& out) {
+  const auto last = out.find_last_not_of("\n");
+  const auto start = last == std::string::npos ? std::string::npos : out.rfind('\n', last);
+  const std::string line = start == std::string::npos ? out : out.substr(start + 1);
+  auto field = [](const json::Json& j, const char* key) {
+    return j.contains(key) && j[key].is_number() ? j[key].get<double>() : kNaN;
+  };
+  try {
+    const json::Json j = json::parse(line);
+    if (!j.is_object()) return {};
+    return {field(j, "median_s"), field(j, "peak_bytes")};
+  } catch (const Error&) {
+    return {};
+  }
 }
 
 Measured run_python_peer(const PythonPeer& peer, const LossBenchCase& c, const torch::Device& device, int repeat,
@@ -299,7 +310,9 @@ Measured run_python_peer(const PythonPeer& peer, const LossBenchCase& c, const t
     fmt::print(stderr, "dist2 bench: the Python peer failed ({}): {}\n", cmd, r.out);
     return {};
   }
-  return {json_field(r.out, "median_s"), json_field(r.out, "peak_bytes")};
+  const Measured m = parse_peer_output(r.out);
+  if (std::isnan(m.seconds)) fmt::print(stderr, "dist2 bench: the Python peer printed no timing ({}): {}\n", cmd, r.out);
+  return m;
 }
 
 // ---- one case ----
@@ -445,30 +458,48 @@ LossBenchReport run_loss_bench(const LossBenchOptions& opt) {
 }
 
 std::string to_json(const LossBenchReport& r) {
-  using json::number;
-  using json::quote;
-  std::string cases;
-  for (size_t i = 0; i < r.results.size(); ++i) {
-    const LossBenchResult& x = r.results[i];
-    cases += fmt::format(
-        "{}\n    {{\"name\": {}, \"n\": {}, \"v\": {}, \"m\": {}, \"metric\": {}, \"dim\": {}, \"bytes\": {}, "
-        "\"composed_s\": {}, \"fused_s\": {}, \"speedup\": {}, \"fused_in_place_s\": {}, \"fused_kernel_s\": {}, "
-        "\"fresh_alloc_s\": {}, "
-        "\"fused_gbps\": {}, \"copy_s\": {}, \"copy_gbps\": {}, \"floor_ratio\": {}, "
-        "\"composed_peak_bytes\": {}, \"fused_peak_bytes\": {}, \"fused_in_place_peak_bytes\": {}, "
-        "\"python_s\": {}, \"python_peak_bytes\": {}, \"loss_rel_diff\": {}}}",
-        i ? "," : "", quote(x.c.name), x.c.n, x.c.v, x.c.m, quote(to_string(x.c.metric)), x.c.dim, number(x.bytes),
-        number(x.composed_s), number(x.fused_s), number(x.speedup()), number(x.fused_in_place_s),
-        number(x.fused_kernel_s), number(x.fresh_alloc_s), number(x.fused_gbps()), number(x.copy_s), number(x.copy_gbps()),
-        number(x.floor_ratio()), number(x.composed_peak), number(x.fused_peak), number(x.fused_in_place_peak),
-        number(x.python_s), number(x.python_peak), number(x.loss_rel_diff));
+  json::Json cases = json::Json::array();
+  for (const LossBenchResult& x : r.results) {
+    json::Json c;  // NaN (not measured) is written as null
+    c["name"] = x.c.name;
+    c["n"] = x.c.n;
+    c["v"] = x.c.v;
+    c["m"] = x.c.m;
+    c["metric"] = to_string(x.c.metric);
+    c["dim"] = x.c.dim;
+    c["bytes"] = x.bytes;
+    c["composed_s"] = x.composed_s;
+    c["fused_s"] = x.fused_s;
+    c["speedup"] = x.speedup();
+    c["fused_in_place_s"] = x.fused_in_place_s;
+    c["fused_kernel_s"] = x.fused_kernel_s;
+    c["fresh_alloc_s"] = x.fresh_alloc_s;
+    c["fused_gbps"] = x.fused_gbps();
+    c["copy_s"] = x.copy_s;
+    c["copy_gbps"] = x.copy_gbps();
+    c["floor_ratio"] = x.floor_ratio();
+    c["composed_peak_bytes"] = x.composed_peak;
+    c["fused_peak_bytes"] = x.fused_peak;
+    c["fused_in_place_peak_bytes"] = x.fused_in_place_peak;
+    c["python_s"] = x.python_s;
+    c["python_peak_bytes"] = x.python_peak;
+    c["loss_rel_diff"] = x.loss_rel_diff;
+    cases.push_back(std::move(c));
   }
-  return fmt::format(
-      "{{\"bench\": \"loss\", \"device\": {}, \"device_name\": {}, \"isa\": {}, \"threads\": {}, \"n\": {}, "
-      "\"repeat\": {}, \"quick\": {}, \"loss\": \"dist, sq or codebook mse, tau 2, alpha 0.1, q subvocab, mean\", "
-      "\"memory_method\": {}, \"python\": {}, \"cases\": [{}\n]}}\n",
-      quote(r.device), quote(r.device_name), quote(r.isa), r.threads, r.n, r.repeat, r.quick ? "true" : "false",
-      quote(r.memory_method), quote(r.python), cases);
+  json::Json out;
+  out["bench"] = "loss";
+  out["device"] = r.device;
+  out["device_name"] = r.device_name;
+  out["isa"] = r.isa;
+  out["threads"] = r.threads;
+  out["n"] = r.n;
+  out["repeat"] = r.repeat;
+  out["quick"] = r.quick;
+  out["loss"] = "dist, sq or codebook mse, tau 2, alpha 0.1, q subvocab, mean";
+  out["memory_method"] = r.memory_method;
+  out["python"] = r.python;
+  out["cases"] = std::move(cases);
+  return json::dump(out, 2) + "\n";
 }
 
 std::string to_table(const LossBenchReport& r) {

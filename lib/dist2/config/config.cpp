@@ -185,23 +185,16 @@ std::string Config::to_yaml() const {
 }
 
 std::string Config::to_json() const {
-  std::string out = "{";
-  bool first = true;
+  json::Json out = json::Json::object();
   for (const auto& [key, value] : values_) {
-    out += (first ? "" : ", ") + json::quote(key) + ": ";
-    first = false;
     switch (type_of(value)) {
-      case Type::Int:
-      case Type::Bool: out += format_value(value); break;
-      case Type::Float: {
-        double x = std::get<double>(value);
-        out += std::isfinite(x) ? format_double(x) : "null";
-        break;
-      }
-      case Type::String: out += json::quote(std::get<std::string>(value)); break;
+      case Type::Int: out[key] = std::get<int64_t>(value); break;
+      case Type::Bool: out[key] = std::get<bool>(value); break;
+      case Type::Float: out[key] = std::get<double>(value); break;  // NaN and inf: null
+      case Type::String: out[key] = std::get<std::string>(value); break;
     }
   }
-  return out + "}";
+  return json::dump(out);
 }
 
 }  // namespace dist2::config

@@ -250,7 +250,7 @@ TableResult aggregate(const Layout& layout, const std::vector<RunRecord>& runs,
       if (matches(*r, layout.rows[i].filter)) first = std::min(first, i), ++count;
     in_several_rows += count > 1;
     const size_t c = column_of(*r);
-    const std::string key = unit_key(*r, layout.pair_keys);
+    const std::string key = layout.setup ? "run=" + r->id : unit_key(*r, layout.pair_keys);
     units[first][c][key].push_back(r);
     column_units[c][key].push_back(r);
     ++t.rows[first].runs;
@@ -286,7 +286,7 @@ TableResult aggregate(const Layout& layout, const std::vector<RunRecord>& runs,
     if (repeated_units)
       t.warnings.push_back(fmt::format("row '{}': {} cells have repeated runs for one seed; they are averaged",
                                        row.label, repeated_units));
-    if (!mixed.empty())
+    if (!mixed.empty() && !layout.setup)
       t.warnings.push_back(fmt::format("row '{}': runs in one cell differ in {}", row.label,
                                        join(std::vector<std::string>(mixed.begin(), mixed.end()), ", ")));
     for (const MetricSpec& d : layout.diagnostics) {

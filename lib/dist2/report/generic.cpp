@@ -12,12 +12,13 @@ namespace dist2::report {
 namespace {
 
 constexpr const char* kReferencePrefix = "ref.";
+constexpr const char* kSystemPrefix = "system.";  // what a run used (Tables 9 and 10), not a result
 
 std::vector<std::string> metric_keys_of(const std::vector<RunRecord>& runs) {
   std::set<std::string> keys;
   for (const RunRecord& r : runs)
     for (const auto& [k, _] : r.metrics)
-      if (k.rfind(kReferencePrefix, 0) != 0) keys.insert(k);
+      if (k.rfind(kReferencePrefix, 0) != 0 && k.rfind(kSystemPrefix, 0) != 0) keys.insert(k);
   return {keys.begin(), keys.end()};
 }
 

@@ -3,7 +3,7 @@
 // filters), which param makes its columns, which metrics fill the cells, which
 // reference predictors and which baseline to show, and the paper's own numbers
 // for the same table. `report` knows layouts, not tasks: adding a table is adding
-// a Layout here.
+// an entry to data/layouts.yaml (compiled in), or to a file read by add_layouts_file.
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,7 +84,17 @@ struct Layout {
   std::vector<std::string> paper;  // ids of paper tables printed beside ours
   std::vector<std::string> notes;  // printed under the table
   bool log_x = false;              // figures: logarithmic column axis
+  // A setup table (the paper's Tables 9 and 10): a cell pools every run of its row
+  // whatever its config, each run its own unit; no notes on mixed configs or far seeds.
+  bool setup = false;
 };
+
+// The layouts of a layouts file (the form of data/layouts.yaml). Throws
+// dist2::Error "SOURCE:LINE:COL: what" for a malformed file, an unknown key, a
+// missing field, a baseline that names no row or a paper table that does not exist.
+std::vector<Layout> parse_layouts(const std::string& yaml_text, const std::string& source);
+// Adds the layouts of a file to the built-in ones (replacing those of the same name).
+void add_layouts_file(const std::string& path);
 
 std::vector<std::string> layout_names();
 const Layout& find_layout(const std::string& name);  // throws Error naming the valid names

@@ -1,6 +1,7 @@
 #pragma once
-// The paper's own numbers, as printed, for the tables dist2 regenerates. They are
-// only ever shown in rows labelled as the paper's, never in our columns.
+// The paper's own numbers, as printed, for the tables dist2 regenerates (from
+// data/paper_numbers.yaml). They are only ever shown in rows labelled as the
+// paper's, never in our columns.
 #include <string>
 #include <vector>
 
@@ -27,6 +28,11 @@ struct PaperTable {
   std::string note;     // transcription remarks a reader needs
   size_t width() const { return (axis_values.empty() ? 1 : axis_values.size()) * value_labels.size(); }
 };
+
+// The tables of a paper-numbers file (the form of data/paper_numbers.yaml).
+// Throws dist2::Error "SOURCE:LINE:COL: what" for a malformed file, an unknown
+// key, a missing field or a row whose value count does not fit the table.
+std::vector<PaperTable> parse_paper_tables(const std::string& yaml_text, const std::string& source);
 
 const PaperTable& paper_table(const std::string& id);  // throws Error naming the valid ids
 std::vector<std::string> paper_table_ids();

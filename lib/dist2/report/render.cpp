@@ -274,6 +274,7 @@ double typical_cell_std(const TableResult& t, size_t m) {
 }
 
 std::vector<std::string> outlier_notes(const Layout& layout, const TableResult& t) {
+  if (layout.setup) return {};  // its runs differ by design
   std::vector<std::string> parts;
   std::vector<double> floor;
   for (size_t m = 0; m < layout.metrics.size(); ++m) floor.push_back(typical_cell_std(t, m));
@@ -381,11 +382,12 @@ std::vector<std::string> provenance(const Layout& layout, const TableResult& t, 
   for (const auto& [key, value] : t.pinned)
     out.push_back(fmt::format("held at: {} = {} ({})", key, value.empty() ? "(none present)" : value,
                               ctx.pins.count(key) ? "as requested" : "the largest value at which the most rows have runs"));
-  if (!t.temperature.empty()) out.push_back("temperature: " + t.temperature);
-  out.push_back(t.typical_n == 0 ? std::string("cells: mean and sample std (n-1) over seeds; no cell has runs")
-                                 : fmt::format("cells: mean, sample std (n-1) and median over seeds; n = {} seeds "
+  if (!t.temperature.empty() && !layout.setup) out.push_back("temperature: " + t.temperature);
+  const char* unit = layout.setup ? "runs" : "seeds";
+  out.push_back(t.typical_n == 0 ? fmt::format("cells: mean and sample std (n-1) over {}; no cell has runs", unit)
+                                 : fmt::format("cells: mean, sample std (n-1) and median over {}; n = {} {} "
                                                "per cell unless marked",
-                                               t.typical_n));
+                                               unit, t.typical_n, unit));
   return out;
 }
 

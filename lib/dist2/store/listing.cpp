@@ -50,55 +50,44 @@ std::string csv_line(const Row& row) {
   return line + "\n";
 }
 
-std::string json_object(const std::vector<std::pair<std::string, std::string>>& members) {
-  std::string out = "{";
-  for (size_t i = 0; i < members.size(); ++i)
-    out += (i ? ", " : "") + json::quote(members[i].first) + ": " + members[i].second;
-  return out + "}";
-}
-
-template <class Map, class ValueFn>
-std::string json_map(const Map& m, ValueFn value) {
-  std::vector<std::pair<std::string, std::string>> members;
-  for (const auto& [k, v] : m) members.emplace_back(k, value(v));
-  return json_object(members);
-}
-
-std::string json_text_or_null(const std::string& s) { return s.empty() ? "null" : json::quote(s); }
+json::Json text_or_null(const std::string& s) { return s.empty() ? json::Json(nullptr) : json::Json(s); }
 
 std::string duration_cell(const RunInfo& run) {
   const auto d = run_duration_s(run);
   return d ? format_duration(*d) : "-";
 }
 
-// The fields every output shares, as JSON members.
-std::vector<std::pair<std::string, std::string>> json_run_fields(const RunInfo& r) {
+// The fields every output shares, as a JSON object.
+json::Json json_run_fields(const RunInfo& r) {
   const auto d = run_duration_s(r);
-  return {{"id", json::quote(r.id)},
-          {"experiment", json::quote(r.experiment)},
-          {"task", json::quote(r.task)},
-          {"profile", json::quote(r.profile)},
-          {"status", json::quote(r.status)},
-          {"started_at", json_text_or_null(r.started_at)},
-          {"ended_at", json_text_or_null(r.ended_at)},
-          {"heartbeat_at", json_text_or_null(r.heartbeat_at)},
-          {"duration_s", d ? json::number(*d) : "null"},
-          {"config_hash", json::quote(r.config_hash)},
-          {"commit", json::quote(r.commit)},
-          {"host", json::quote(r.host)},
-          {"pid", std::to_string(r.pid)},
-          {"error", json_text_or_null(r.error)},
-          {"params", json_map(r.params, [](const std::string& v) { return json::quote(v); })}};
+  json::Json j;
+  j["id"] = r.id;
+  j["experiment"] = r.experiment;
+  j["task"] = r.task;
+  j["profile"] = r.profile;
+  j["variant"] = r.variant;
+  j["status"] = r.status;
+  j["started_at"] = text_or_null(r.started_at);
+  j["ended_at"] = text_or_null(r.ended_at);
+  j["heartbeat_at"] = text_or_null(r.heartbeat_at);
+  j["duration_s"] = d ? json::Json(*d) : json::Json(nullptr);
+  j["config_hash"] = r.config_hash;
+  j["commit"] = r.commit;
+  j["host"] = r.host;
+  j["pid"] = r.pid;
+  j["error"] = text_or_null(r.error);
+  j["params"] = json::Json(r.params);
+  return j;
 }
 
 Row csv_run_header() {
-  return {"id", "experiment", "task", "profile", "status", "started_at", "ended_at", "duration_s", "config_hash",
+  return {"id", "experiment", "task", "profile", "variant", "status", "started_at", "ended_at", "duration_s", "config_hash",
           "commit", "host", "pid", "error"};
 }
 
 Row csv_run_fields(const RunInfo& r) {
   const auto d = run_duration_s(r);
-  return {r.id, r.experiment, r.task, r.profile, r.status, r.started_at, r.ended_at,
+  return {r.id, r.experiment, r.task, r.profile, r.variant, r.status, r.started_at, r.ended_at,
           d ? fmt::format("{:.3f}", *d) : "", r.config_hash, r.commit, r.host, std::to_string(r.pid), r.error};
 }
 
@@ -156,14 +145,13 @@ std::string format_runs_csv(const std::vector<RunInfo>& runs, const std::string&
 
 std::string format_runs_json(const std::vector<RunInfo>& runs, const std::string& split,
                              const std::vector<std::map<std::string, double>>& finals) {
-  std::string out = "[";
+  json::Json out = json::Json::array();
   for (size_t i = 0; i < runs.size(); ++i) {
-    auto members = json_run_fields(runs[i]);
-    if (!split.empty())
-      members.emplace_back("metrics", json_object({{split, json_map(finals[i], json::number)}}));
-    out += (i ? ",\n " : "") + json_object(members);
+    json::Json run = json_run_fields(runs[i]);
+    if (!split.empty()) run["metrics"][split] = json::Json(finals[i]);  // NaN: null
+    out.push_back(std::move(run));
   }
-  return out + "]\n";
+  return json::dump(out, 2) + "\n";
 }
 
 }  // namespace
@@ -248,19 +236,14 @@ std::string format_run(Store& store, const RunInfo& r, Format format) {
   const auto tags = store.tags(r.id);
 
   if (format == Format::json) {
-    auto members = json_run_fields(r);
-    members.emplace_back("final_metrics", json_map(finals, [](const std::map<std::string, double>& m) {
-                           return json_map(m, json::number);
-                         }));
-    std::string arts = "[";
-    for (size_t i = 0; i < artifacts.size(); ++i)
-      arts += (i ? ", " : "") + json_object({{"kind", json::quote(artifacts[i].kind)},
-                                             {"path", json::quote(artifacts[i].path)},
-                                             {"created_at", json::quote(artifacts[i].created_at)}});
-    members.emplace_back("artifacts", arts + "]");
-    members.emplace_back("tags", json_map(tags, [](const std::string& v) { return json::quote(v); }));
-    members.emplace_back("config", json::quote(r.config));
-    return json_object(members) + "\n";
+    json::Json j = json_run_fields(r);
+    j["final_metrics"] = json::Json(finals);
+    j["artifacts"] = json::Json::array();
+    for (const auto& a : artifacts)
+      j["artifacts"].push_back(json::Json{{"kind", a.kind}, {"path", a.path}, {"created_at", a.created_at}});
+    j["tags"] = json::Json(tags);
+    j["config"] = r.config;
+    return json::dump(j, 2) + "\n";
   }
 
   if (format == Format::csv) {  // field,value lines
@@ -279,6 +262,7 @@ std::string format_run(Store& store, const RunInfo& r, Format format) {
                         {"experiment", r.experiment},
                         {"task", r.task},
                         {"profile", r.profile},
+                        {"variant", r.variant.empty() ? "-" : r.variant},
                         {"status", r.status},
                         {"started", r.started_at},
                         {"ended", r.ended_at.empty() ? "-" : r.ended_at},

@@ -60,10 +60,37 @@ CREATE TABLE tags (
 );
 )sql";
 
+// v2: a run names the trial of its experiment it answers (`variant`, the sweep's
+// trial label: "no_contrastive seed=1"; empty for a run started by hand), and a
+// sweep records its plan, so that a report finds an experiment's runs from the
+// store alone: the experiment's reports, and per profile its trials by config
+// hash. A trial is answered by the latest finished run with its hash, whichever
+// experiment made that run. `overrides` holds the sweep's command-line overrides
+// (one "key=value" per line; empty for the experiment as written).
+const char* const kV2 = R"sql(
+ALTER TABLE runs ADD COLUMN variant TEXT NOT NULL DEFAULT '';
+CREATE TABLE experiment_reports (
+  experiment TEXT NOT NULL REFERENCES experiments(name),
+  report     TEXT NOT NULL,
+  PRIMARY KEY (experiment, report)
+);
+CREATE TABLE experiment_trials (
+  experiment  TEXT NOT NULL REFERENCES experiments(name),
+  profile     TEXT NOT NULL,
+  overrides   TEXT NOT NULL,
+  position    INTEGER NOT NULL,  -- the trial's place in the sweep's order
+  config_hash TEXT NOT NULL,
+  variant     TEXT NOT NULL,     -- the trial's label
+  settings    TEXT NOT NULL,     -- its grid point, one "key=value" per line
+  PRIMARY KEY (experiment, profile, overrides, position)
+);
+CREATE INDEX experiment_trials_hash ON experiment_trials(config_hash);
+)sql";
+
 }  // namespace
 
 const std::vector<std::string>& migrations() {
-  static const std::vector<std::string> steps{kV1};
+  static const std::vector<std::string> steps{kV1, kV2};
   return steps;
 }
 

@@ -116,7 +116,7 @@ constexpr int kMaxAttempts = 12;
 
 const char* const kRunColumns =
     "id, experiment, task, status, config, config_hash, profile, started_at, ended_at, heartbeat_at, commit_sha, "
-    "host, pid, error";
+    "host, pid, error, variant";
 
 RunInfo read_run(const sql::Statement& q) {
   RunInfo r;
@@ -124,6 +124,7 @@ RunInfo read_run(const sql::Statement& q) {
   r.config = q.text(4), r.config_hash = q.text(5), r.profile = q.text(6);
   r.started_at = q.text(7), r.ended_at = q.text(8), r.heartbeat_at = q.text(9);
   r.commit = q.text(10), r.host = q.text(11), r.pid = q.int64(12), r.error = q.text(13);
+  r.variant = q.text(14);
   return r;
 }
 
@@ -350,7 +351,7 @@ int Store::schema_version() {
 
 std::string Store::create_run(const std::string& experiment, const std::string& task, const std::string& profile,
                               const std::string& config_yaml, const std::string& config_hash,
-                              const std::map<std::string, std::string>& params) {
+                              const std::map<std::string, std::string>& params, const std::string& variant) {
   DIST2_CHECK(!experiment.empty(), "a run needs an experiment name (store {})", dir());
   DIST2_CHECK(!task.empty(), "run of experiment '{}' needs a task (store {})", experiment, dir());
   std::string id;
@@ -364,7 +365,8 @@ std::string Store::create_run(const std::string& experiment, const std::string& 
     do id = new_run_id();
     while (impl_->run_exists(id));
     db.prepare("INSERT INTO runs(id, experiment, task, status, config, config_hash, profile, started_at, "
-               "heartbeat_at, commit_sha, host, pid) VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10)",
+               "heartbeat_at, commit_sha, host, pid, variant) VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, "
+               "?11)",
                "create run")
         .bind(1, id)
         .bind(2, experiment)
@@ -376,6 +378,7 @@ std::string Store::create_run(const std::string& experiment, const std::string& 
         .bind(8, source_commit())
         .bind(9, impl_->host)
         .bind(10, static_cast<int64_t>(getpid()))
+        .bind(11, variant)
         .run();
     for (const auto& [key, value] : params)
       db.prepare("INSERT INTO params(run_id, key, value) VALUES (?1, ?2, ?3)", "store params")
@@ -674,6 +677,84 @@ std::vector<ArtifactRow> Store::artifacts(const std::string& run) {
     while (q.step()) rows.push_back({q.text(0), q.text(1), q.text(2)});
   });
   return rows;
+}
+
+namespace {
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> Store::experiments_for_report(const std::string& report) {
+  std::vector<std::string> out;
+  impl_->read("read experiment reports", [&] {
+    out.clear();
+    auto q = impl_->db.prepare("SELECT experiment FROM experiment_reports WHERE report = ?1 ORDER BY experiment",
+                               "read experiment reports");
+    q.bind(1, report);
+    while (q.step()) out.push_back(q.text(0));
+  });
+  return out;
+}
+
+std::vector<PlannedTrial> Store::planned_trials(const std::string& experiment, const std::string& profile,
+                                                const std::vector<std::string>& overrides) {
+  std::vector<PlannedTrial> out;
+  impl_->read("read sweep plan", [&] {
+    out.clear();
+    auto q = impl_->db.prepare(
+        "SELECT config_hash, variant, settings FROM experiment_trials "
+        "WHERE experiment = ?1 AND profile = ?2 AND overrides = ?3 ORDER BY position",
+        "read sweep plan");
+    q.bind(1, experiment).bind(2, profile).bind(3, join(overrides, "\n"));
+    while (q.step()) out.push_back({q.text(0), q.text(1), split_lines(q.text(2))});
+  });
+  return out;
+}
+
+void Store::record_sweep_plan(const SweepPlan& plan) {
+  DIST2_CHECK(!plan.experiment.empty(), "a sweep plan needs an experiment name (store {})", dir());
+  const std::string overrides = join(plan.overrides, "\n");
+  auto& db = impl_->db;
+  impl_->write("record sweep plan", [&] {
+    db.prepare("INSERT OR IGNORE INTO experiments(name, created_at) VALUES (?1, ?2)", "create experiment")
+        .bind(1, plan.experiment)
+        .bind(2, now_iso())
+        .run();
+    db.prepare("DELETE FROM experiment_reports WHERE experiment = ?1", "record sweep plan").bind(1, plan.experiment).run();
+    for (const auto& report : plan.reports)
+      db.prepare("INSERT OR IGNORE INTO experiment_reports(experiment, report) VALUES (?1, ?2)", "record sweep plan")
+          .bind(1, plan.experiment)
+          .bind(2, report)
+          .run();
+    db.prepare("DELETE FROM experiment_trials WHERE experiment = ?1 AND profile = ?2 AND overrides = ?3",
+               "record sweep plan")
+        .bind(1, plan.experiment)
+        .bind(2, plan.profile)
+        .bind(3, overrides)
+        .run();
+    for (size_t i = 0; i < plan.trials.size(); ++i)
+      db.prepare("INSERT INTO experiment_trials(experiment, profile, overrides, position, config_hash, variant, "
+                 "settings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 "record sweep plan")
+          .bind(1, plan.experiment)
+          .bind(2, plan.profile)
+          .bind(3, overrides)
+          .bind(4, static_cast<int64_t>(i))
+          .bind(5, plan.trials[i].config_hash)
+          .bind(6, plan.trials[i].variant)
+          .bind(7, join(plan.trials[i].settings, "\n"))
+          .run();
+  });
 }
 
 std::map<std::string, std::string> Store::tags(const std::string& run) {

@@ -28,6 +28,7 @@ namespace dist2::store {
 struct RunInfo {
   std::string id, experiment, task, status, config, config_hash, profile, started_at, ended_at, heartbeat_at, commit,
       host, error;
+  std::string variant;  // the sweep trial it answers ("no_contrastive seed=1"); "" when started by hand
   int64_t pid = 0;
   std::map<std::string, std::string> params;  // every resolved config key, as text
 };
@@ -47,6 +48,22 @@ struct RunFilter {
   std::optional<std::string> experiment, status, config_hash;
   std::vector<std::pair<std::string, std::string>> where;  // params key=value; all must match
   int64_t limit = 0;                                       // 0: no limit
+};
+
+// A sweep's plan, as a report reads it: the experiment's reports, and per profile
+// (and command-line overrides) its trials in order, each by the hash of its
+// resolved config.
+struct PlannedTrial {
+  std::string config_hash;
+  std::string variant;                // the trial's label
+  std::vector<std::string> settings;  // its grid point, "key=value"
+};
+
+struct SweepPlan {
+  std::string experiment, profile;
+  std::vector<std::string> overrides;  // "key=value"; empty for the experiment as written
+  std::vector<std::string> reports;
+  std::vector<PlannedTrial> trials;
 };
 
 // Run statuses; a run is `running` from create_run until finish_run.
@@ -89,7 +106,10 @@ class Store {
   // commit; returns its id (12 hex characters, unique across processes and hosts).
   std::string create_run(const std::string& experiment, const std::string& task, const std::string& profile,
                          const std::string& config_yaml, const std::string& config_hash,
-                         const std::map<std::string, std::string>& params);
+                         const std::map<std::string, std::string>& params, const std::string& variant = "");
+  // Records (replacing any earlier one) the plan of a sweep of plan.experiment at
+  // plan.profile with plan.overrides, and the reports the experiment feeds.
+  void record_sweep_plan(const SweepPlan& plan);
   void log_metric(const std::string& run, const std::string& split, const std::string& name, int64_t step,
                   double value);
   void log_metrics(const std::string& run, const std::vector<MetricRow>& rows);  // one transaction
@@ -127,6 +147,12 @@ class Store {
   // split -> name -> value at the last step, for every split of the run.
   std::map<std::string, std::map<std::string, double>> final_metrics_all(const std::string& run);
   std::vector<ArtifactRow> artifacts(const std::string& run);
+  // Experiments a recorded sweep says feed `report`, sorted by name.
+  std::vector<std::string> experiments_for_report(const std::string& report);
+  // The trials of the latest recorded sweep of `experiment` at `profile` with these
+  // overrides, in sweep order; empty when no such sweep was recorded.
+  std::vector<PlannedTrial> planned_trials(const std::string& experiment, const std::string& profile,
+                                           const std::vector<std::string>& overrides = {});
   std::map<std::string, std::string> tags(const std::string& run);
 
   // DIR/runs/<run>, created when missing; the run must exist.

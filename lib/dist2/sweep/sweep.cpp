@@ -62,7 +62,8 @@ struct Worker {
 
 pid_t spawn_trial(const SweepRequest& req, const Trial& t, int threads, const std::string& log_path) {
   std::vector<std::string> args{req.executable, "--threads", std::to_string(threads), "train", req.experiment_path,
-                                "--profile", req.profile, "--store", req.store_dir, "--no-progress"};
+                                "--profile", req.profile, "--store", req.store_dir, "--no-progress",
+                                "--variant", t.label};
   args.insert(args.end(), req.overrides.begin(), req.overrides.end());
   args.insert(args.end(), t.grid_overrides.begin(), t.grid_overrides.end());
   const pid_t parent = getpid();
@@ -137,6 +138,16 @@ void recheck_waiting(store::Store& st, const std::vector<Trial>& trials, bool re
   std::fflush(stdout);
 }
 
+// The plan goes to the store before any trial runs: a report finds the
+// experiment's runs from it, without reading the experiment file.
+void record_plan(store::Store& st, const SweepRequest& req, const std::vector<Trial>& trials) {
+  const auto exp = config::Experiment::load(req.experiment_path, req.profile, config::parse_overrides(req.overrides),
+                                            experiment_schema);
+  store::SweepPlan plan{exp.name(), req.profile, req.overrides, exp.reports(), {}};
+  for (const Trial& t : trials) plan.trials.push_back({t.hash, t.label, t.grid_overrides});
+  st.record_sweep_plan(plan);
+}
+
 }  // namespace
 
 SweepSummary run_sweep(const SweepRequest& req) {
@@ -171,6 +182,8 @@ SweepSummary run_sweep(const SweepRequest& req) {
   fmt::print("sweep {}: {} trials, {} finished already, {} to run with -j {}\n", req.experiment_path, sum.total,
              sum.already_finished, todo.size(), req.jobs);
   std::fflush(stdout);  // the plan shows in a log before the first trial ends
+  // Even a dry run records the plan: reports then read the runs that already answer it.
+  record_plan(st, req, trials);
   if (req.dry_run) {
     for (size_t i : todo) fmt::print("would run: {}  [{}]\n", trials[i].label, trials[i].hash);
     return sum;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <sstream>
+#include <tuple>
 
 #include "dist2/image/image_file.h"
 
@@ -9,7 +10,6 @@
 #include "dist2/util/files.h"
 #include "dist2/util/hash.h"
 #include "dist2/util/json.h"
-#include "dist2/util/json_value.h"
 
 namespace dist2 {
 
@@ -21,25 +21,37 @@ std::string dataset_id(const config::Config& cfg) {
 }
 
 std::string example_to_json(const Example& e) {
+  json::Json j;
+  j["prompt"] = e.prompt;
+  j["completion"] = e.completion;
+  j["values"] = e.values;  // NaN is written as null
+  j["group"] = e.group;
   // "images" (a count) only when there are some, so text-only splits keep their bytes and checksums.
-  const std::string images = e.images.empty() ? "" : fmt::format(", \"images\": {}", e.images.size());
-  return fmt::format("{{\"prompt\": {}, \"completion\": {}, \"values\": {}, \"group\": {}{}}}", json::quote(e.prompt),
-                     json::quote(e.completion), json::array(e.values), json::quote(e.group), images);
+  if (!e.images.empty()) j["images"] = e.images.size();
+  return json::dump(j);
 }
 
 Example example_from_json(const std::string& line) {
-  const auto v = json::parse(line);
-  Example e;
-  e.prompt = v.at("prompt").as_text();
-  e.completion = v.at("completion").as_text();
-  for (const auto& x : v.at("values").items) e.values.push_back(x.type == json::Value::Type::null ? NAN : x.num);
-  if (const auto* g = v.find("group")) e.group = g->as_text();
-  if (const auto* n = v.find("images")) {
-    DIST2_CHECK(n->type == json::Value::Type::number && n->num >= 0 && n->num <= 64 && n->num == std::floor(n->num),
-                "'images' must be a count from 0 to 64");
-    e.images.resize(static_cast<size_t>(n->num));  // pixels come from the split's image file
-  }
-  return e;
+  const json::Json v = json::parse(line);
+  DIST2_CHECK(v.is_object(), "JSON: an example must be an object");
+  return json::reading([&] {
+    Example e;
+    e.prompt = json::text(v.at("prompt"), "prompt");
+    e.completion = json::text(v.at("completion"), "completion");
+    const json::Json& values = v.at("values");
+    DIST2_CHECK(values.is_array(), "JSON: 'values' must be an array");
+    for (const auto& x : values) {
+      DIST2_CHECK(x.is_null() || x.is_number(), "JSON: 'values' must hold numbers or null");
+      e.values.push_back(x.is_null() ? NAN : x.get<double>());
+    }
+    if (v.contains("group")) e.group = json::text(v.at("group"), "group");
+    if (v.contains("images")) {
+      const json::Json& n = v.at("images");
+      DIST2_CHECK(n.is_number_unsigned() && n.get<uint64_t>() <= 64, "'images' must be a count from 0 to 64");
+      e.images.resize(n.get<size_t>());  // pixels come from the split's image file
+    }
+    return e;
+  });
 }
 
 namespace {
@@ -91,25 +103,30 @@ void attach_images(std::vector<Example>& xs, std::vector<Image> images, const st
 bool read_cached(const std::string& dir, Dataset& d) {
   const std::string manifest_path = dir + "/manifest.json";
   if (!file_exists(manifest_path)) return false;
-  json::Value manifest;
+  json::Json manifest;
   try {
     manifest = json::parse(read_file(manifest_path));
-    DIST2_CHECK(manifest.at("splits").is_object(), "'splits' is not an object");
+    DIST2_CHECK(manifest.is_object() && manifest.contains("splits") && manifest["splits"].is_object(),
+                "'splits' is not an object");
   } catch (const Error& e) {
     throw Error(fmt::format("dataset manifest '{}' is damaged ({}); delete {} to regenerate it", manifest_path,
                             e.what(), dir));
   }
-  for (const auto& [name, entry] : manifest.at("splits").fields) {
+  for (const auto& [name, entry] : manifest["splits"].items()) {
     const std::string path = dir + "/" + name + ".jsonl";
     const std::string text = read_file(path);
-    DIST2_CHECK(hex16(fnv1a64(text)) == entry.at("checksum").as_text(),
+    const auto [checksum, count, n_images] = json::reading([&, &entry = entry] {
+      return std::tuple(entry.at("checksum").get<std::string>(), entry.at("count").get<size_t>(),
+                        entry.value("images", static_cast<size_t>(0)));
+    });
+    DIST2_CHECK(hex16(fnv1a64(text)) == checksum,
                 "dataset file '{}' is corrupted (checksum mismatch); delete {} to regenerate it", path, dir);
     auto xs = parse_split(text, path);
-    DIST2_CHECK(static_cast<double>(xs.size()) == entry.at("count").num, "dataset file '{}' is truncated", path);
-    if (const auto* n = entry.find("images")) {
+    DIST2_CHECK(xs.size() == count, "dataset file '{}' is truncated", path);
+    if (n_images > 0) {
       const std::string image_path = dir + "/" + name + ".images";
       auto images = read_image_file(image_path);
-      DIST2_CHECK(static_cast<double>(images.size()) == n->num, "image file '{}' is truncated", image_path);
+      DIST2_CHECK(images.size() == n_images, "image file '{}' is truncated", image_path);
       attach_images(xs, std::move(images), image_path);
     }
     if (name == "train") d.train = std::move(xs);
@@ -130,19 +147,21 @@ CachedDataset load_or_generate(const Task& task, const config::Config& cfg, cons
   }
   out.data = task.generate(cfg);
   make_dirs(out.dir);
-  std::string manifest = "{\"task\": " + json::quote(task.name()) + ", \"splits\": {";
-  bool first = true;
+  json::Json manifest;
+  manifest["task"] = task.name();
+  manifest["splits"] = json::Json::object();
   for (const auto& [name, xs] : splits_of(out.data)) {
     const std::string text = split_text(*xs);
     write_file_atomic(out.dir + "/" + name + ".jsonl", text);
     const auto images = images_of(*xs);
     if (!images.empty()) write_image_file(out.dir + "/" + name + ".images", images);
-    manifest += fmt::format("{}{}: {{\"count\": {}, \"checksum\": {}{}}}", first ? "" : ", ", json::quote(name),
-                            xs->size(), json::quote(hex16(fnv1a64(text))),
-                            images.empty() ? "" : fmt::format(", \"images\": {}", images.size()));
-    first = false;
+    json::Json entry;
+    entry["count"] = xs->size();
+    entry["checksum"] = hex16(fnv1a64(text));
+    if (!images.empty()) entry["images"] = images.size();
+    manifest["splits"][name] = entry;
   }
-  write_file_atomic(out.dir + "/manifest.json", manifest + "}}\n");
+  write_file_atomic(out.dir + "/manifest.json", json::dump(manifest) + "\n");
   return out;
 }
 

@@ -6,7 +6,7 @@
 
 #include "dist2/tasks/numbers.h"
 #include "dist2/util/error.h"
-#include "dist2/util/json_value.h"
+#include "dist2/util/json.h"
 
 namespace dist2 {
 
@@ -43,7 +43,9 @@ std::vector<Example> read_jsonl(std::ifstream& in, const std::string& path) {
     try {
       const auto v = json::parse(line);
       DIST2_CHECK(v.is_object(), "expected a JSON object");
-      out.push_back({v.at("prompt").as_text(), v.at("completion").as_text(), {}, "", {}});
+      json::reading([&] {
+        out.push_back({json::text(v.at("prompt"), "prompt"), json::text(v.at("completion"), "completion"), {}, "", {}});
+      });
     } catch (const Error& e) {
       throw Error(fmt::format("{}:{}: {}", path, no, e.what()));
     }

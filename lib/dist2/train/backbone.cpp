@@ -1,5 +1,7 @@
 #include "dist2/train/backbone.h"
 
+#include <cmath>
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -14,7 +16,6 @@
 #include "dist2/util/files.h"
 #include "dist2/util/hash.h"
 #include "dist2/util/json.h"
-#include "dist2/util/json_value.h"
 #include "dist2/util/signals.h"
 
 namespace dist2 {
@@ -76,7 +77,10 @@ class FileLock {
 bool read_manifest(const std::string& dir, Backbone& b) {
   if (!file_exists(dir + "/manifest.json") || !file_exists(b.weights_path)) return false;
   const auto v = json::parse(read_file(dir + "/manifest.json"));
-  b.knowledge_accuracy = v.at("knowledge_accuracy").num;
+  b.knowledge_accuracy = json::reading([&] {
+    const auto& a = v.at("knowledge_accuracy");
+    return a.is_null() ? NAN : a.get<double>();  // null: it was not a number
+  });
   return true;
 }
 
@@ -116,10 +120,12 @@ Backbone load_or_pretrain_backbone(const config::Config& cfg, const Task& task, 
   make_dirs(dir);
   trainer.save_weights(b.weights_path);
   // The manifest last: a backbone without one is incomplete and pretrained again.
-  write_file_atomic(dir + "/manifest.json",
-                    fmt::format("{{\"id\": {}, \"steps\": {}, \"documents\": {}, \"knowledge_accuracy\": {}}}\n",
-                                json::quote(b.id), pcfg.get_int("train.steps"), docs.size(),
-                                json::number(b.knowledge_accuracy)));
+  json::Json manifest;
+  manifest["id"] = b.id;
+  manifest["steps"] = pcfg.get_int("train.steps");
+  manifest["documents"] = docs.size();
+  manifest["knowledge_accuracy"] = b.knowledge_accuracy;
+  write_file_atomic(dir + "/manifest.json", json::dump(manifest) + "\n");
   return b;
 }
 

@@ -1,5 +1,6 @@
 #include "dist2/train/run.h"
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 
@@ -10,6 +11,7 @@
 #include "dist2/train/backbone.h"
 #include "dist2/train/objective.h"
 #include "dist2/train/predictor.h"
+#include "dist2/train/resources.h"
 #include "dist2/train/schema.h"
 #include "dist2/train/trainer.h"
 #include "dist2/util/csv.h"
@@ -84,6 +86,7 @@ void log_example_scores(store::Store& st, const std::string& run_id, const std::
 }  // namespace
 
 RunOutcome run_experiment(const RunRequest& req) {
+  const auto process_start = std::chrono::steady_clock::now();
   // Resuming reads a store; only a new run may create one.
   DIST2_CHECK(req.resume_run.empty() || store::Store::exists(req.store_dir),
               "no run store at {} (give --store DIR or set DIST2_STORE)", req.store_dir);
@@ -109,7 +112,7 @@ RunOutcome run_experiment(const RunRequest& req) {
   } else {
     cfg = exp->base();
     run_id = st.create_run(exp->name(), cfg.get_string("task.name"), req.profile, cfg.to_yaml(), cfg.hash(),
-                           params_of(cfg));
+                           params_of(cfg), req.variant);
   }
   if (req.verbose) fmt::print("# run {}\n{}\n", run_id, cfg.to_yaml());
   install_stop_handlers();
@@ -180,6 +183,8 @@ RunOutcome run_experiment(const RunRequest& req) {
       write_file_atomic(path, samples);
       st.log_artifact(run_id, "samples", path);
     }
+    const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - process_start).count();
+    st.log_metrics(run_id, rows_of(run_id, "system", trainer.step(), run_resources(cfg, trainer.model(), wall_s)));
     st.finish_run(run_id, "finished");
     outcome.status = "finished";
     return outcome;

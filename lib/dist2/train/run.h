@@ -17,6 +17,7 @@ struct RunRequest {
   bool verbose = false;                // print the resolved config
   bool progress = true;
   std::string resume_run;              // continue this run from its last checkpoint
+  std::string variant;                 // the sweep trial's label, recorded with the run
 };
 
 struct RunOutcome {

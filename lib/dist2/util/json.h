@@ -1,37 +1,43 @@
 #pragma once
-// Minimal JSON writing for command output (no parsing needed by the library).
-#include <cmath>
+// JSON through nlohmann::json (Debian's nlohmann-json3-dev), with dist2's error
+// rule: malformed input is a one-line dist2::Error, never a foreign exception.
+// Objects keep their members in insertion order (ordered_json), so output reads
+// in the order it was built. NaN and infinities are written as null (JSON has
+// no such numbers).
 #include <string>
-#include <vector>
+#include <string_view>
 
-#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace dist2::json {
 
-inline std::string quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", c);
-        else out += c;
-    }
-  }
-  return out + "\"";
-}
+using Json = nlohmann::ordered_json;
 
-// Round-trip precision; NaN and infinities become null (JSON has no such numbers).
-inline std::string number(double v) { return std::isfinite(v) ? fmt::format("{:.17g}", v) : "null"; }
+// The document in `text`; a syntax error is dist2::Error "JSON: <reason>".
+Json parse(std::string_view text);
 
-inline std::string array(const std::vector<double>& xs) {
-  std::string out = "[";
-  for (size_t i = 0; i < xs.size(); ++i) out += (i ? ", " : "") + number(xs[i]);
-  return out + "]";
-}
+// One line (indent < 0) or indented; invalid UTF-8 in strings is replaced (U+FFFD)
+// rather than thrown on.
+std::string dump(const Json& value, int indent = -1);
+
+// A string as it is, a number as JSON writes it; anything else is dist2::Error
+// "JSON: '<what>' must be text".
+std::string text(const Json& value, const std::string& what);
+
+// Runs fn; a nlohmann exception inside (a missing key, a wrong type) becomes
+// dist2::Error "JSON: <reason>".
+template <class Fn>
+auto reading(Fn&& fn) -> decltype(fn());
 
 }  // namespace dist2::json
+
+#include "dist2/util/error.h"
+
+template <class Fn>
+auto dist2::json::reading(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("JSON: ") + e.what());
+  }
+}
