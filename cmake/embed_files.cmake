@@ -31,9 +31,5 @@ ${entries}  };
 
 }  // namespace dist2::report
 ")
-if(EXISTS ${OUT})
-  file(READ ${OUT} old)
-endif()
-if(NOT old STREQUAL content)
-  file(WRITE ${OUT} "${content}")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/write_if_changed.cmake)
+write_if_changed(${OUT} "${content}")

@@ -459,46 +459,42 @@ LossBenchReport run_loss_bench(const LossBenchOptions& opt) {
 
 std::string to_json(const LossBenchReport& r) {
   json::Json cases = json::Json::array();
-  for (const LossBenchResult& x : r.results) {
-    json::Json c;  // NaN (not measured) is written as null
-    c["name"] = x.c.name;
-    c["n"] = x.c.n;
-    c["v"] = x.c.v;
-    c["m"] = x.c.m;
-    c["metric"] = to_string(x.c.metric);
-    c["dim"] = x.c.dim;
-    c["bytes"] = x.bytes;
-    c["composed_s"] = x.composed_s;
-    c["fused_s"] = x.fused_s;
-    c["speedup"] = x.speedup();
-    c["fused_in_place_s"] = x.fused_in_place_s;
-    c["fused_kernel_s"] = x.fused_kernel_s;
-    c["fresh_alloc_s"] = x.fresh_alloc_s;
-    c["fused_gbps"] = x.fused_gbps();
-    c["copy_s"] = x.copy_s;
-    c["copy_gbps"] = x.copy_gbps();
-    c["floor_ratio"] = x.floor_ratio();
-    c["composed_peak_bytes"] = x.composed_peak;
-    c["fused_peak_bytes"] = x.fused_peak;
-    c["fused_in_place_peak_bytes"] = x.fused_in_place_peak;
-    c["python_s"] = x.python_s;
-    c["python_peak_bytes"] = x.python_peak;
-    c["loss_rel_diff"] = x.loss_rel_diff;
-    cases.push_back(std::move(c));
-  }
-  json::Json out;
-  out["bench"] = "loss";
-  out["device"] = r.device;
-  out["device_name"] = r.device_name;
-  out["isa"] = r.isa;
-  out["threads"] = r.threads;
-  out["n"] = r.n;
-  out["repeat"] = r.repeat;
-  out["quick"] = r.quick;
-  out["loss"] = "dist, sq or codebook mse, tau 2, alpha 0.1, q subvocab, mean";
-  out["memory_method"] = r.memory_method;
-  out["python"] = r.python;
-  out["cases"] = std::move(cases);
+  for (const LossBenchResult& x : r.results)  // NaN (not measured) is written as null
+    cases.push_back({{"name", x.c.name},
+                     {"n", x.c.n},
+                     {"v", x.c.v},
+                     {"m", x.c.m},
+                     {"metric", to_string(x.c.metric)},
+                     {"dim", x.c.dim},
+                     {"bytes", x.bytes},
+                     {"composed_s", x.composed_s},
+                     {"fused_s", x.fused_s},
+                     {"speedup", x.speedup()},
+                     {"fused_in_place_s", x.fused_in_place_s},
+                     {"fused_kernel_s", x.fused_kernel_s},
+                     {"fresh_alloc_s", x.fresh_alloc_s},
+                     {"fused_gbps", x.fused_gbps()},
+                     {"copy_s", x.copy_s},
+                     {"copy_gbps", x.copy_gbps()},
+                     {"floor_ratio", x.floor_ratio()},
+                     {"composed_peak_bytes", x.composed_peak},
+                     {"fused_peak_bytes", x.fused_peak},
+                     {"fused_in_place_peak_bytes", x.fused_in_place_peak},
+                     {"python_s", x.python_s},
+                     {"python_peak_bytes", x.python_peak},
+                     {"loss_rel_diff", x.loss_rel_diff}});
+  const json::Json out = {{"bench", "loss"},
+                          {"device", r.device},
+                          {"device_name", r.device_name},
+                          {"isa", r.isa},
+                          {"threads", r.threads},
+                          {"n", r.n},
+                          {"repeat", r.repeat},
+                          {"quick", r.quick},
+                          {"loss", "dist, sq or codebook mse, tau 2, alpha 0.1, q subvocab, mean"},
+                          {"memory_method", r.memory_method},
+                          {"python", r.python},
+                          {"cases", cases}};
   return json::dump(out, 2) + "\n";
 }
 

@@ -60,24 +60,22 @@ std::string duration_cell(const RunInfo& run) {
 // The fields every output shares, as a JSON object.
 json::Json json_run_fields(const RunInfo& r) {
   const auto d = run_duration_s(r);
-  json::Json j;
-  j["id"] = r.id;
-  j["experiment"] = r.experiment;
-  j["task"] = r.task;
-  j["profile"] = r.profile;
-  j["variant"] = r.variant;
-  j["status"] = r.status;
-  j["started_at"] = text_or_null(r.started_at);
-  j["ended_at"] = text_or_null(r.ended_at);
-  j["heartbeat_at"] = text_or_null(r.heartbeat_at);
-  j["duration_s"] = d ? json::Json(*d) : json::Json(nullptr);
-  j["config_hash"] = r.config_hash;
-  j["commit"] = r.commit;
-  j["host"] = r.host;
-  j["pid"] = r.pid;
-  j["error"] = text_or_null(r.error);
-  j["params"] = json::Json(r.params);
-  return j;
+  return {{"id", r.id},
+          {"experiment", r.experiment},
+          {"task", r.task},
+          {"profile", r.profile},
+          {"variant", r.variant},
+          {"status", r.status},
+          {"started_at", text_or_null(r.started_at)},
+          {"ended_at", text_or_null(r.ended_at)},
+          {"heartbeat_at", text_or_null(r.heartbeat_at)},
+          {"duration_s", d ? json::Json(*d) : json::Json(nullptr)},
+          {"config_hash", r.config_hash},
+          {"commit", r.commit},
+          {"host", r.host},
+          {"pid", r.pid},
+          {"error", text_or_null(r.error)},
+          {"params", r.params}};
 }
 
 Row csv_run_header() {
