@@ -90,6 +90,11 @@ if [ "$status_build" = ok ]; then
   if step tests "$BUILD/dist2_tests" "$TEST_FILTER" --durations yes; then status_tests=ok; else status_tests=FAILED; fi
   grep -E "^(All tests passed|test cases:|assertions:)" "$OUT/tests.log" | tail -n 2 | tee -a "$LOG"
   grep -m 3 "skipped:" "$OUT/tests.log" | tee -a "$LOG"
+  # Skipped CUDA tests are not passed ones: on a GPU machine they must run.
+  if grep -q "CUDA kernel tests skipped" "$OUT/tests.log"; then
+    say "the CUDA kernel tests did not run (see the skip reason above): tests FAILED"
+    status_tests=FAILED
+  fi
   # The Markdown table into bench_loss.log, the JSON into bench_loss.json.
   if step bench_loss "$BUILD/dist2" --threads "$JOBS" bench loss --device cuda --json-out "$OUT/bench_loss.json"; then
     status_bench=ok
