@@ -251,10 +251,14 @@ std::vector<std::string> report_experiment_names(const ReportOptions& o, store::
   return names;
 }
 
-Collected collect(const ReportOptions& o, const std::string& name, const std::string& command) {
+// The store a report reads; reading never creates one.
+store::Store open_store(const ReportOptions& o) {
   const std::string dir = store_dir(o.store);
   DIST2_CHECK(store::Store::exists(dir), "no run store at {} (run a sweep first, or pass --store)", dir);
-  store::Store st(dir);
+  return store::Store(dir);
+}
+
+Collected collect(const ReportOptions& o, store::Store& st, const std::string& name, const std::string& command) {
   Collected c;
   std::vector<std::string> commits;
   for (const auto& experiment : report_experiment_names(o, st, name)) {
@@ -293,29 +297,25 @@ bool is_experiment_file(const std::string& name) {
 // `dist2 report my.yaml`: the generic layout over that file's trials.
 void run_generic(const ReportOptions& o, const std::string& command) {
   const std::string experiment = report::experiment_name_of_file(o.name);
-  const std::string dir = store_dir(o.store);
-  DIST2_CHECK(store::Store::exists(dir), "no run store at {} (run a sweep first, or pass --store)", dir);
+  store::Store st = open_store(o);
   std::vector<report::Axis> axes;
-  {
-    store::Store st(dir);
-    for (const auto& t : st.planned_trials(experiment, o.profile)) {
-      // A trial's label is its grid point unless a variant's name leads it.
-      std::string grid_label;
-      for (const auto& kv : t.settings) grid_label += (grid_label.empty() ? "" : " ") + kv;
-      DIST2_CHECK(t.variant == grid_label, "{} has variants; the generic report knows sweep axes only (trial '{}')",
-                  o.name, t.variant);
-      for (const std::string& kv : t.settings) {
-        const auto eq = kv.find('=');
-        const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
-        auto it = std::find_if(axes.begin(), axes.end(), [&](const report::Axis& a) { return a.first == key; });
-        if (it == axes.end()) it = axes.insert(axes.end(), {key, {}});
-        if (std::find(it->second.begin(), it->second.end(), value) == it->second.end()) it->second.push_back(value);
-      }
+  for (const auto& t : st.planned_trials(experiment, o.profile)) {
+    // A trial's label is its grid point unless a variant's name leads it.
+    std::string grid_label;
+    for (const auto& kv : t.settings) grid_label += (grid_label.empty() ? "" : " ") + kv;
+    DIST2_CHECK(t.variant == grid_label, "{} has variants; the generic report knows sweep axes only (trial '{}')",
+                o.name, t.variant);
+    for (const std::string& kv : t.settings) {
+      const auto eq = kv.find('=');
+      const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+      auto it = std::find_if(axes.begin(), axes.end(), [&](const report::Axis& a) { return a.first == key; });
+      if (it == axes.end()) it = axes.insert(axes.end(), {key, {}});
+      if (std::find(it->second.begin(), it->second.end(), value) == it->second.end()) it->second.push_back(value);
     }
   }
   ReportOptions one = o;
   one.experiments = {o.name};
-  Collected c = collect(one, o.name, command);
+  Collected c = collect(one, st, o.name, command);
   warn_missing(o.name, c);
   report::GenericOptions g;
   g.name = std::filesystem::path(o.name).stem().string();
@@ -335,7 +335,8 @@ void run_generic(const ReportOptions& o, const std::string& command) {
 void run_report(const ReportOptions& o, const std::string& command) {
   const bool samples = o.name == kSamplesReport, box_samples = o.name == kBoxSamplesReport;
   if (!samples && !box_samples) report::find_layout(o.name);  // a typo fails here, naming the valid reports
-  Collected c = collect(o, o.name, command);
+  store::Store st = open_store(o);
+  Collected c = collect(o, st, o.name, command);
   warn_missing(o.name, c);
   if (samples) return write_samples(o, c.runs, c.ctx);
   if (box_samples) {
@@ -358,8 +359,7 @@ void run_report(const ReportOptions& o, const std::string& command) {
 void run_all(const ReportOptions& o, const std::string& command) {
   DIST2_CHECK(!o.out.empty(), "report all writes a folder of files: give --out DIR");
   const auto format = report::parse_format(o.format);
-  const std::string dir = store_dir(o.store);
-  DIST2_CHECK(store::Store::exists(dir), "no run store at {} (run a sweep first, or pass --store)", dir);
+  store::Store st = open_store(o);
   std::vector<report::html::Section> sections;
   std::vector<std::string> empty;
   std::vector<std::string> names = report::layout_names();
@@ -367,9 +367,9 @@ void run_all(const ReportOptions& o, const std::string& command) {
   for (const std::string& name : names) {
     ReportOptions one = o;
     one.name = name;
-    one.experiments = store::Store(dir).experiments_for_report(name);  // read once: collect() uses them as given
+    one.experiments = st.experiments_for_report(name);  // read once: collect() uses them as given
     if (one.experiments.empty()) continue;
-    Collected c = collect(one, name, command);
+    Collected c = collect(one, st, name, command);
     if (c.runs.empty()) {
       empty.push_back(name);
       continue;

@@ -21,16 +21,16 @@ Config::Config(std::shared_ptr<const Schema> schema) : schema_(std::move(schema)
 
 Config Config::from_yaml_string(const std::string& text, const Schema& schema, const std::string& source) {
   Config config(schema);
-  YAML::Node doc = detail::parse_yaml(text, source);
+  YAML::Node doc = parse_yaml(text, source);
   if (doc.IsNull()) return config;
-  DIST2_CHECK(doc.IsMap(), "{}: expected a mapping of config keys", detail::location(source, doc.Mark()));
+  DIST2_CHECK(doc.IsMap(), "{}: expected a mapping of config keys", yaml_location(source, doc.Mark()));
   for (const auto& setting : detail::flatten(doc, source))
     config.values_[setting.key] = detail::resolve_single(schema, setting);
   return config;
 }
 
 Config Config::from_yaml_file(const std::string& path, const Schema& schema) {
-  return from_yaml_string(detail::read_text_file(path, "config file"), schema, path);
+  return from_yaml_string(read_text_file(path, "config file"), schema, path);
 }
 
 const Value& Config::get(const std::string& key) const {

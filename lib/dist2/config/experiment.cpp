@@ -14,7 +14,6 @@ namespace dist2::config {
 namespace {
 
 using detail::located;
-using detail::location;
 using detail::Setting;
 
 const std::vector<std::string> kTopLevelKeys = {"experiment", "report",  "description", "config",
@@ -60,10 +59,10 @@ struct TopLevel {
 TopLevel read_top_level(const YAML::Node& doc, const std::string& path) {
   DIST2_CHECK(doc.IsDefined() && !doc.IsNull(), "{}: the experiment file is empty; expected {}", path,
               join(kTopLevelKeys));
-  DIST2_CHECK(doc.IsMap(), "{}: expected a mapping with the keys {}", location(path, doc.Mark()), join(kTopLevelKeys));
+  DIST2_CHECK(doc.IsMap(), "{}: expected a mapping with the keys {}", yaml_location(path, doc.Mark()), join(kTopLevelKeys));
   TopLevel top;
   for (const auto& pair : doc) {
-    std::string where = location(path, pair.first.Mark());
+    std::string where = yaml_location(path, pair.first.Mark());
     std::string key = pair.first.IsScalar() ? pair.first.Scalar() : "";
     if (std::find(kTopLevelKeys.begin(), kTopLevelKeys.end(), key) == kTopLevelKeys.end()) {
       std::string hint = closest_match(key, kTopLevelKeys);
@@ -83,7 +82,7 @@ YAML::Node mapping_or_empty(const TopLevel& top, const std::string& key, const s
                             const std::string& expected) {
   if (!top.has(key)) return YAML::Node(YAML::NodeType::Map);
   const YAML::Node& node = top.values.at(key);
-  DIST2_CHECK(node.IsMap(), "{}: {}: must be {}", location(path, node.Mark()), key, expected);
+  DIST2_CHECK(node.IsMap(), "{}: {}: must be {}", yaml_location(path, node.Mark()), key, expected);
   return node;
 }
 
@@ -91,7 +90,7 @@ std::string read_name(const TopLevel& top, const std::string& path) {
   DIST2_CHECK(top.has("experiment"), "{}: missing 'experiment:' (the experiment's name)", path);
   const YAML::Node& node = top.values.at("experiment");
   DIST2_CHECK(node.IsScalar() && !node.Scalar().empty(), "{}: experiment: must be a name",
-              location(path, node.Mark()));
+              yaml_location(path, node.Mark()));
   return node.Scalar();
 }
 
@@ -99,10 +98,10 @@ std::vector<std::string> read_reports(const TopLevel& top, const std::string& pa
   if (!top.has("report")) return {};
   const YAML::Node& node = top.values.at("report");
   if (node.IsScalar()) return {node.Scalar()};
-  DIST2_CHECK(node.IsSequence(), "{}: report: must be a report name or a list of them", location(path, node.Mark()));
+  DIST2_CHECK(node.IsSequence(), "{}: report: must be a report name or a list of them", yaml_location(path, node.Mark()));
   std::vector<std::string> reports;
   for (const auto& item : node) {
-    DIST2_CHECK(item.IsScalar(), "{}: report: each item must be a report name", location(path, item.Mark()));
+    DIST2_CHECK(item.IsScalar(), "{}: report: each item must be a report name", yaml_location(path, item.Mark()));
     reports.push_back(item.Scalar());
   }
   return reports;
@@ -111,7 +110,7 @@ std::vector<std::string> read_reports(const TopLevel& top, const std::string& pa
 std::string read_description(const TopLevel& top, const std::string& path) {
   if (!top.has("description")) return "";
   const YAML::Node& node = top.values.at("description");
-  DIST2_CHECK(node.IsScalar(), "{}: description: must be text", location(path, node.Mark()));
+  DIST2_CHECK(node.IsScalar(), "{}: description: must be text", yaml_location(path, node.Mark()));
   return node.Scalar();
 }
 
@@ -126,12 +125,12 @@ Profiles read_profiles(const YAML::Node& block, const std::string& path, const s
   YAML::Node chosen;
   bool found = false;
   for (const auto& pair : block) {
-    std::string where = location(path, pair.first.Mark());
+    std::string where = yaml_location(path, pair.first.Mark());
     DIST2_CHECK(pair.first.IsScalar(), "{}: a profile name must be a plain name", where);
     const std::string name = pair.first.Scalar();
     const YAML::Node settings = pair.second;
     DIST2_CHECK(settings.IsNull() || settings.IsMap(), "{}: profile '{}' must map keys to values",
-                location(path, settings.Mark()), name);
+                yaml_location(path, settings.Mark()), name);
     profiles.names.push_back(name);
     if (name == wanted) chosen = settings, found = true;
   }
@@ -241,7 +240,7 @@ std::vector<Variant> read_variants(const TopLevel& top, const std::string& path,
   for (auto it = block.begin(); it != block.end(); ++it) {
     Variant v;
     v.name = it->first.as<std::string>();
-    DIST2_CHECK(it->second.IsMap(), "{}: variant '{}' must map keys to values", location(path, it->second.Mark()),
+    DIST2_CHECK(it->second.IsMap(), "{}: variant '{}' must map keys to values", yaml_location(path, it->second.Mark()),
                 v.name);
     for (const auto& setting : detail::flatten(it->second, path)) {
       for (const auto& [grid_key, values] : grid)
@@ -258,7 +257,7 @@ std::vector<Variant> read_variants(const TopLevel& top, const std::string& path,
 
 Experiment Experiment::load(const std::string& path, const std::string& profile,
                             const std::vector<Override>& overrides, const SchemaProvider& schema_for) {
-  YAML::Node doc = detail::parse_yaml(detail::read_text_file(path, "experiment file"), path);
+  YAML::Node doc = parse_yaml(read_text_file(path, "experiment file"), path);
   TopLevel top = read_top_level(doc, path);
 
   Experiment e;

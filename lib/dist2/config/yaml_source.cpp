@@ -12,30 +12,6 @@
 
 namespace dist2::config::detail {
 
-std::string location(const std::string& file, const YAML::Mark& mark) {
-  if (mark.is_null() || mark.line < 0) return file;
-  return fmt::format("{}:{}:{}", file, mark.line + 1, mark.column + 1);
-}
-
-std::string read_text_file(const std::string& path, const std::string& what) {
-  std::error_code ec;
-  DIST2_CHECK(!std::filesystem::is_directory(path, ec), "cannot read {} '{}': it is a directory", what, path);
-  std::ifstream in(path, std::ios::binary);
-  DIST2_CHECK(in.good(), "cannot read {} '{}': {}", what, path, std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  DIST2_CHECK(!in.bad(), "cannot read {} '{}': read failed", what, path);
-  return text.str();
-}
-
-YAML::Node parse_yaml(const std::string& text, const std::string& file) {
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw Error(fmt::format("{}: malformed YAML: {}", location(file, e.mark), e.msg));
-  }
-}
-
 namespace {
 
 void flatten_into(const YAML::Node& map, const std::string& file, const std::string& prefix,
@@ -44,7 +20,7 @@ void flatten_into(const YAML::Node& map, const std::string& file, const std::str
   for (const auto& pair : map) {
     const YAML::Node key_node = pair.first;
     const YAML::Node value = pair.second;
-    std::string key_where = location(file, key_node.Mark());
+    std::string key_where = yaml_location(file, key_node.Mark());
     DIST2_CHECK(key_node.IsScalar() && !key_node.Scalar().empty(), "{}: a key must be a plain name", key_where);
     std::string key = prefix.empty() ? key_node.Scalar() : prefix + "." + key_node.Scalar();
     if (value.IsMap()) {
@@ -54,7 +30,7 @@ void flatten_into(const YAML::Node& map, const std::string& file, const std::str
     Setting s;
     s.key = key;
     s.key_where = key_where;
-    s.value_where = location(file, value.Mark());
+    s.value_where = yaml_location(file, value.Mark());
     s.list_hint = " (lists belong under sweep:)";
     if (value.IsNull()) {
       s.kind = Setting::Kind::Null;
@@ -62,7 +38,7 @@ void flatten_into(const YAML::Node& map, const std::string& file, const std::str
     } else if (value.IsSequence()) {
       s.kind = Setting::Kind::List;
       for (const auto& item : value) {
-        std::string item_where = location(file, item.Mark());
+        std::string item_where = yaml_location(file, item.Mark());
         DIST2_CHECK(item.IsScalar(), "{}: {}: each item must be a single value", item_where, key);
         s.items.push_back(item.Scalar());
         s.items_where.push_back(item_where);

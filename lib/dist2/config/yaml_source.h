@@ -9,6 +9,7 @@
 
 #include "dist2/config/schema.h"
 #include "dist2/util/error.h"
+#include "dist2/util/yaml_text.h"  // yaml_location, read_text_file, parse_yaml
 
 namespace dist2::config::detail {
 
@@ -23,13 +24,6 @@ struct Setting {
   std::vector<std::string> items_where;   // and where it is
   std::string list_hint;                  // appended when a list is given for a single value
 };
-
-// "FILE:LINE:COL" (1-based), or "FILE" when the mark is unknown.
-std::string location(const std::string& file, const YAML::Mark& mark);
-// The whole file, or dist2::Error "cannot read WHAT 'PATH': reason".
-std::string read_text_file(const std::string& path, const std::string& what);
-// YAML::Load with parse errors turned into "FILE:LINE:COL: malformed YAML: reason".
-YAML::Node parse_yaml(const std::string& text, const std::string& file);
 
 // Nested maps become dotted keys under `prefix` ("train: {steps: 5}" -> train.steps;
 // keys may themselves be dotted). Lists must hold scalars. A key given twice after

@@ -13,7 +13,6 @@
 #include "dist2/report/paper_numbers.h"
 #include "dist2/report/yaml_fields.h"
 #include "dist2/util/error.h"
-#include "dist2/util/files.h"
 
 namespace dist2::report {
 
@@ -181,7 +180,7 @@ bool matches(const RunRecord& run, const ParamFilter& filter) {
 }
 
 std::vector<Layout> parse_layouts(const std::string& yaml_text, const std::string& source) {
-  const YAML::Node doc = detail::parse_yaml(yaml_text, source);
+  const YAML::Node doc = parse_yaml(yaml_text, source);
   const detail::Fields top(doc, source, "a layouts file", {"shared", "layouts"});
   std::vector<Layout> out;
   for (const YAML::Node& node : top.maps("layouts")) {
@@ -195,12 +194,7 @@ std::vector<Layout> parse_layouts(const std::string& yaml_text, const std::strin
 }
 
 void add_layouts_file(const std::string& path) {
-  std::string text;
-  try {
-    text = read_file(path);
-  } catch (const std::exception& e) {
-    throw Error(fmt::format("cannot read layouts file '{}': {}", path, e.what()));
-  }
+  const std::string text = read_text_file(path, "layouts file");
   for (Layout& l : parse_layouts(text, path)) {
     auto& layouts = registry();
     auto it = std::find_if(layouts.begin(), layouts.end(), [&](const Layout& e) { return e.name == l.name; });

@@ -64,7 +64,7 @@ const std::map<std::string, PaperTable>& all_tables() {
 }  // namespace
 
 std::vector<PaperTable> parse_paper_tables(const std::string& yaml_text, const std::string& source) {
-  const YAML::Node doc = detail::parse_yaml(yaml_text, source);
+  const YAML::Node doc = parse_yaml(yaml_text, source);
   const detail::Fields top(doc, source, "a paper-numbers file", {"tables"});
   std::vector<PaperTable> out;
   for (const YAML::Node& node : top.maps("tables")) {

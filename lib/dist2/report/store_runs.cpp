@@ -4,28 +4,26 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "dist2/util/yaml_text.h"
+
+#include "dist2/report/layouts.h"  // as_number
 #include "dist2/util/error.h"
 
 namespace dist2::report {
 
 namespace {
 
-// What the run used (Tables 9 and 10), as "system.<name>": what it logged under
-// split "system" (runs since store v2), the model's shape from its config (every
-// run), and its duration in the store from start to end (every run).
+// What the run used (Tables 9 and 10), as "system.<name>": what its process
+// logged under split "system" (runs since store v2), the model's shape from its
+// config, and its span in the store from start to end (every run).
 void add_system_metrics(store::Store& st, const store::RunInfo& run, RunRecord& r) {
   for (const auto& [name, value] : st.final_metrics(run.id, "system")) r.metrics["system." + name] = value;
   const std::pair<const char*, const char*> from_config[] = {
       {"system.n_layer", "model.n_layer"}, {"system.d_model", "model.d_model"},
       {"system.pretrain_steps", "backbone.pretrain_steps"}};
-  for (const auto& [metric, param] : from_config) {
-    auto it = run.params.find(param);
-    if (it == run.params.end() || r.metrics.count(metric)) continue;
-    try {
-      r.metrics[metric] = std::stod(it->second);
-    } catch (const std::exception&) {
-    }
-  }
+  for (const auto& [metric, param] : from_config)
+    if (auto it = run.params.find(param); it != run.params.end())
+      if (auto v = as_number(it->second)) r.metrics[metric] = *v;
   const auto start = store::parse_iso(run.started_at), end = store::parse_iso(run.ended_at);
   if (start && end) r.metrics["system.duration_s"] = *end - *start;
 }
@@ -64,12 +62,7 @@ std::vector<std::string> report_experiments(store::Store& st, const std::string&
 }
 
 std::string experiment_name_of_file(const std::string& path) {
-  YAML::Node doc;
-  try {
-    doc = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    throw Error(fmt::format("{}: {}", path, e.what()));
-  }
+  const YAML::Node doc = parse_yaml(read_text_file(path, "experiment file"), path);
   const YAML::Node name = doc.IsMap() ? doc["experiment"] : YAML::Node();
   DIST2_CHECK(name && name.IsScalar() && !name.Scalar().empty(), "{}: missing 'experiment:' (the experiment's name)",
               path);

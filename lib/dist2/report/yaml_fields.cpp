@@ -6,19 +6,7 @@
 
 namespace dist2::report::detail {
 
-std::string where(const std::string& source, const YAML::Node& node) {
-  const YAML::Mark m = node.Mark();
-  if (m.is_null()) return source;
-  return fmt::format("{}:{}:{}", source, m.line + 1, m.column + 1);
-}
-
-YAML::Node parse_yaml(const std::string& text, const std::string& source) {
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw Error(fmt::format("{}:{}:{}: malformed YAML: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
-  }
-}
+std::string where(const std::string& source, const YAML::Node& node) { return yaml_location(source, node.Mark()); }
 
 Fields::Fields(const YAML::Node& map, const std::string& source, const std::string& what,
                std::set<std::string> allowed)

@@ -7,13 +7,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "dist2/util/yaml_text.h"  // parse_yaml, read_text_file
+
 namespace dist2::report::detail {
 
-// "SOURCE:LINE:COL" (1-based).
+// "SOURCE:LINE:COL" (1-based) of a node (dist2::yaml_location of its mark).
 std::string where(const std::string& source, const YAML::Node& node);
-
-// YAML::Load with parse errors turned into "SOURCE:LINE:COL: malformed YAML: reason".
-YAML::Node parse_yaml(const std::string& text, const std::string& source);
 
 // A mapping whose keys must come from `allowed`: an unknown key is an error naming
 // the allowed ones (so a typo never silently drops a setting).

@@ -31,11 +31,13 @@ bool is_variant_key(const config::Experiment& exp, const std::string& name, cons
         if (k == key) return true;
   return false;
 }
-}  // namespace
 
-std::vector<Trial> expand_trials(const SweepRequest& req) {
-  const auto exp = config::Experiment::load(req.experiment_path, req.profile, config::parse_overrides(req.overrides),
-                                            experiment_schema);
+config::Experiment load_experiment(const SweepRequest& req) {
+  return config::Experiment::load(req.experiment_path, req.profile, config::parse_overrides(req.overrides),
+                                  experiment_schema);
+}
+
+std::vector<Trial> trials_of(const config::Experiment& exp) {
   std::vector<Trial> trials;
   for (auto& point : exp.trial_points()) {
     Trial t{point.config, {}, point.config.hash(), point.variant};
@@ -49,6 +51,10 @@ std::vector<Trial> expand_trials(const SweepRequest& req) {
   }
   return trials;
 }
+
+}  // namespace
+
+std::vector<Trial> expand_trials(const SweepRequest& req) { return trials_of(load_experiment(req)); }
 
 namespace {
 
@@ -140,9 +146,8 @@ void recheck_waiting(store::Store& st, const std::vector<Trial>& trials, bool re
 
 // The plan goes to the store before any trial runs: a report finds the
 // experiment's runs from it, without reading the experiment file.
-void record_plan(store::Store& st, const SweepRequest& req, const std::vector<Trial>& trials) {
-  const auto exp = config::Experiment::load(req.experiment_path, req.profile, config::parse_overrides(req.overrides),
-                                            experiment_schema);
+void record_plan(store::Store& st, const config::Experiment& exp, const SweepRequest& req,
+                 const std::vector<Trial>& trials) {
   store::SweepPlan plan{exp.name(), req.profile, req.overrides, exp.reports(), {}};
   for (const Trial& t : trials) plan.trials.push_back({t.hash, t.label, t.grid_overrides});
   st.record_sweep_plan(plan);
@@ -152,7 +157,8 @@ void record_plan(store::Store& st, const SweepRequest& req, const std::vector<Tr
 
 SweepSummary run_sweep(const SweepRequest& req) {
   DIST2_CHECK(req.jobs >= 1, "-j must be >= 1, got {}", req.jobs);
-  const auto trials = expand_trials(req);
+  const auto exp = load_experiment(req);
+  const auto trials = trials_of(exp);
   SweepSummary sum;
   sum.total = static_cast<int>(trials.size());
   store::Store st(req.store_dir);
@@ -183,7 +189,7 @@ SweepSummary run_sweep(const SweepRequest& req) {
              sum.already_finished, todo.size(), req.jobs);
   std::fflush(stdout);  // the plan shows in a log before the first trial ends
   // Even a dry run records the plan: reports then read the runs that already answer it.
-  record_plan(st, req, trials);
+  record_plan(st, exp, req, trials);
   if (req.dry_run) {
     for (size_t i : todo) fmt::print("would run: {}  [{}]\n", trials[i].label, trials[i].hash);
     return sum;

@@ -18,14 +18,10 @@ double peak_rss_mb() {
 
 }  // namespace
 
-std::map<std::string, double> run_resources(const config::Config& cfg, Gpt& model, double wall_s) {
+std::map<std::string, double> run_resources(Gpt& model) {
   int64_t parameters = 0;
   for (const auto& p : model->parameters()) parameters += p.numel();
   return {{"parameters", static_cast<double>(parameters)},
-          {"n_layer", static_cast<double>(cfg.get_int("model.n_layer"))},
-          {"d_model", static_cast<double>(cfg.get_int("model.d_model"))},
-          {"pretrain_steps", static_cast<double>(cfg.get_int("backbone.pretrain_steps"))},
-          {"wall_s", wall_s},
           {"cores", static_cast<double>(std::thread::hardware_concurrency())},
           {"threads", static_cast<double>(torch::get_num_threads())},
           {"peak_rss_mb", peak_rss_mb()}};

@@ -4,15 +4,13 @@
 #include <map>
 #include <string>
 
-#include "dist2/config/config.h"
 #include "dist2/model/gpt.h"
 
 namespace dist2 {
 
-// system.parameters, n_layer, d_model, pretrain_steps (the model), and
-// system.wall_s (this process, from start to the end of evaluation), cores,
-// threads (LibTorch's intra-op threads) and peak_rss_mb (this process's peak
-// resident memory).
-std::map<std::string, double> run_resources(const config::Config& cfg, Gpt& model, double wall_s);
+// What only the process knows (the config has the model's shape, the store the
+// run's span): parameters (the model's), cores, threads (LibTorch's intra-op
+// threads) and peak_rss_mb (this process's peak resident memory).
+std::map<std::string, double> run_resources(Gpt& model);
 
 }  // namespace dist2

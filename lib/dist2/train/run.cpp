@@ -1,6 +1,5 @@
 #include "dist2/train/run.h"
 
-#include <chrono>
 #include <filesystem>
 #include <optional>
 
@@ -86,7 +85,6 @@ void log_example_scores(store::Store& st, const std::string& run_id, const std::
 }  // namespace
 
 RunOutcome run_experiment(const RunRequest& req) {
-  const auto process_start = std::chrono::steady_clock::now();
   // Resuming reads a store; only a new run may create one.
   DIST2_CHECK(req.resume_run.empty() || store::Store::exists(req.store_dir),
               "no run store at {} (give --store DIR or set DIST2_STORE)", req.store_dir);
@@ -183,8 +181,7 @@ RunOutcome run_experiment(const RunRequest& req) {
       write_file_atomic(path, samples);
       st.log_artifact(run_id, "samples", path);
     }
-    const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - process_start).count();
-    st.log_metrics(run_id, rows_of(run_id, "system", trainer.step(), run_resources(cfg, trainer.model(), wall_s)));
+    st.log_metrics(run_id, rows_of(run_id, "system", trainer.step(), run_resources(trainer.model())));
     st.finish_run(run_id, "finished");
     outcome.status = "finished";
     return outcome;

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dist2/util/error.h"
+
 namespace dist2::json {
 
 using Json = nlohmann::ordered_json;
@@ -27,17 +29,12 @@ std::string text(const Json& value, const std::string& what);
 // Runs fn; a nlohmann exception inside (a missing key, a wrong type) becomes
 // dist2::Error "JSON: <reason>".
 template <class Fn>
-auto reading(Fn&& fn) -> decltype(fn());
-
-}  // namespace dist2::json
-
-#include "dist2/util/error.h"
-
-template <class Fn>
-auto dist2::json::reading(Fn&& fn) -> decltype(fn()) {
+auto reading(Fn&& fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("JSON: ") + e.what());
   }
 }
+
+}  // namespace dist2::json
