@@ -27,6 +27,14 @@
 // and V_d takes a sparse correction. The reductions (mean/sum, weights) live in
 // ce_scale and aux_scale, which the dispatcher computes exactly as the reference
 // does; the kernels return per-row terms and the dispatcher sums them.
+//
+// Contrastive target augmentation (paper appendix A.2, dist only): a metric row
+// may carry one more entry e, a candidate token c = contrast_index[r] of V_d
+// with its own distance d_e = contrast_distance[r]. e joins both sides of the KL
+// with the logit z_c: P = softmax over the M + 1 logits a_k, a_e = -d_e / tau;
+// subvocab normalises q over the M + 1 logits zd_k and z_c, full gives
+// log q_e = z_c - logsumexp_V(z). The gradient at c takes e's share as well:
+//   subvocab: g_c += s_r (q_e - P_e)          full: g_c -= s_r P_e
 #include <cstdint>
 
 namespace dist2::kernels {
@@ -67,6 +75,10 @@ struct FusedLossArgs {
   QMode q = QMode::subvocab;
   float alpha = 0.0f, tau = 1.0f, smoothing = 0.0f;
   SubVocabulary vd;
+  // Contrastive entries (nullptr: none): [N] index into V_d of the candidate
+  // (-1: none on this row) and [N] its distance.
+  const int32_t* contrast_index = nullptr;
+  const float* contrast_distance = nullptr;
   // ---- outputs ----
   float* row_ce = nullptr;           // [N] ce_r, 0 where not supervised
   float* row_aux = nullptr;          // [N] aux_r, 0 where not a metric row

@@ -2,6 +2,7 @@
 // One table of loss cases for every backend (reference, CPU-fused, CUDA-fused):
 // each case says its shapes and options; make_inputs draws fresh random inputs
 // for it; compare_to_reference runs the reference in float64 as the oracle.
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -30,7 +31,9 @@ struct LossCase {
   bool ignored = true;       // some positions carry ignore_index
   bool all_ignored = false;  // every position does
   bool extreme = false;      // logits of +-1e4 in some rows
+  bool contrastive = false;  // a contrastive candidate on most rows (dist only), one at infinite distance
   int64_t dim = 4;           // embedding width of codebook metrics
+  torch::ScalarType dtype = torch::kFloat32;  // the logits' type on the device (CUDA); the inputs are rounded to it
   double tau = 2.0, alpha = 0.7, smoothing = 0.1;
 
   std::string name() const {
@@ -38,7 +41,8 @@ struct LossCase {
     return fmt::format("{} {} q={} {} N={} V={} M={} vd={}{}{}{}{}{}", to_string(kind), to_string(metric),
                        to_string(q), to_string(reduction), n, v, m, layouts[static_cast<int>(layout)],
                        weights ? " weights" : "", mask ? " mask" : "", ignored ? " ignored" : "",
-                       all_ignored ? " all-ignored" : "", extreme ? " extreme" : "");
+                       all_ignored ? " all-ignored" : "", extreme ? " extreme" : "") +
+           (contrastive ? " contrastive" : "") + (dtype != torch::kFloat32 ? " " + std::string(c10::toString(dtype)) : "");
   }
   LossOptions options() const {
     LossOptions o;
@@ -129,6 +133,8 @@ inline LossInputs make_inputs(const LossCase& c, uint64_t seed) {
       }
     }
   }
+  // Lower-precision logits: the reference sees the same rounded values.
+  if (c.dtype != torch::kFloat32) b.logits = b.logits.to(c.dtype).to(torch::kFloat32);
   if (c.weights) {
     auto w = at::rand({c.n}, gen, torch::kFloat32) * 3.0;
     w.index_put_({at::rand({c.n}, gen) < 0.2}, 0.0);
@@ -137,6 +143,18 @@ inline LossInputs make_inputs(const LossCase& c, uint64_t seed) {
   if (c.mask) {
     auto in_vd = metric.index_of(b.targets) >= 0;
     b.metric_mask = in_vd & (at::rand({c.n}, gen) < 0.6);
+  }
+  if (c.contrastive) {
+    std::vector<int64_t> index(static_cast<size_t>(c.n));
+    std::vector<float> distance(static_cast<size_t>(c.n));
+    std::uniform_real_distribution<float> d(0.0f, 3.0f);
+    for (int64_t r = 0; r < c.n; ++r) {
+      index[static_cast<size_t>(r)] = rare(rng) ? -1 : any_vd(rng);
+      distance[static_cast<size_t>(r)] = d(rng);
+    }
+    if (c.n > 2 && index[2] >= 0) distance[2] = INFINITY;  // a candidate that adds nothing
+    b.contrast_index = torch::tensor(index, torch::kInt64);
+    b.contrast_distance = torch::tensor(distance, torch::kFloat32);
   }
   return {std::move(b), std::move(metric)};
 }
@@ -199,6 +217,18 @@ inline std::vector<LossCase> kernel_cases() {
     c.q = QNorm::full;
     cases.push_back(c);
   }
+  // Contrastive target augmentation (dist only): each metric and q mode.
+  for (MetricKind metric : metrics)
+    for (QNorm q : {QNorm::subvocab, QNorm::full}) {
+      LossCase c = base;
+      c.metric = metric;
+      c.q = q;
+      c.contrastive = true;
+      c.weights = q == QNorm::full;
+      c.reduction = metric == MetricKind::table ? Reduction::sum : Reduction::mean;
+      c.layout = q == QNorm::full ? VdLayout::scattered : VdLayout::middle;
+      cases.push_back(c);
+    }
   {
     LossCase c = base;  // M = 1
     c.m = 1;
@@ -207,6 +237,51 @@ inline std::vector<LossCase> kernel_cases() {
     c.kind = LossKind::dist;
     cases.push_back(c);
   }
+  return cases;
+}
+
+// The CUDA dispatcher's paths as a real cross product (the table above aliases
+// some options to one index): logit type x kind x q x metric x weights x
+// reduction x row width, and contrastive targets for dist. Widths: V = 264
+// takes the 16-byte vector path for float32, bfloat16 and float16 alike
+// (a multiple of 8 elements), V = 261 the scalar path. sft reads no metric, so
+// it runs one. The V_d layout and size cycle with the index. Float32 cases also
+// run on the CPU kernel (tests/test_kernels.cpp), so the table is exercised
+// where no GPU is.
+inline std::vector<LossCase> cuda_cases() {
+  std::vector<LossCase> cases;
+  const MetricKind metrics[] = {MetricKind::squared, MetricKind::absolute, MetricKind::table,
+                                MetricKind::embedding_mse, MetricKind::embedding_cosine};
+  const VdLayout layouts[] = {VdLayout::start, VdLayout::middle, VdLayout::end, VdLayout::scattered};
+  int i = 0;
+  for (torch::ScalarType dtype : {torch::kFloat32, torch::kBFloat16, torch::kFloat16})
+    for (LossKind kind : {LossKind::sft, LossKind::vocab, LossKind::label_smoothing, LossKind::dist})
+      for (QNorm q : {QNorm::subvocab, QNorm::full})
+        for (MetricKind metric : metrics) {
+          if (kind == LossKind::sft && metric != MetricKind::squared) continue;
+          for (bool weights : {false, true})
+            for (Reduction red : {Reduction::mean, Reduction::sum})
+              for (int64_t v : {int64_t{264}, int64_t{261}})
+                for (bool contrastive : {false, true}) {
+                  if (contrastive && kind != LossKind::dist) continue;
+                  LossCase c;
+                  c.dtype = dtype;
+                  c.kind = kind;
+                  c.q = q;
+                  c.metric = metric;
+                  c.weights = weights;
+                  c.reduction = red;
+                  c.v = v;
+                  c.contrastive = contrastive;
+                  c.n = 9 + i % 11;
+                  c.m = (i % 3 == 0) ? 7 : (i % 3 == 1 ? 40 : 131);
+                  c.layout = layouts[i % 4];
+                  c.mask = i % 7 == 3;
+                  c.dim = 2 + i % 7;
+                  cases.push_back(c);
+                  ++i;
+                }
+        }
   return cases;
 }
 

@@ -49,6 +49,14 @@ TEST_CASE("fused CPU loss and gradient match the float64 reference on every case
   for (const LossCase& c : test::kernel_cases()) check_case_cpu(c, seed++);
 }
 
+TEST_CASE("the CUDA case table's float32 cases match the reference on the CPU kernel", "[kernels]") {
+  uint64_t seed = 20000;
+  size_t ran = 0;
+  for (const LossCase& c : test::cuda_cases())
+    if (c.dtype == torch::kFloat32) check_case_cpu(c, seed++), ++ran;
+  CHECK(ran > 300);
+}
+
 TEST_CASE("the scalar fallback matches the reference as the AVX2 path does", "[kernels]") {
   kernels::cpu::prefer_scalar_vec_ops(true);
   uint64_t seed = 5000;
@@ -243,13 +251,36 @@ TEST_CASE("kinds and inputs the kernels do not cover fall back to the reference"
   b64.logits = in.batch.logits.to(torch::kFloat64);
   CHECK_FALSE(fused_unsupported_reason(b64, in.metric, c.options()).empty());
   CHECK(compute_loss(b64, in.metric, c.options()).total.scalar_type() == torch::kFloat64);
-  LossBatch bc = in.batch;  // contrastive targets
+  LossBatch bc = in.batch;  // contrastive targets run fused
   bc.contrast_index = torch::full({c.n}, -1, torch::kInt64);
   bc.contrast_distance = torch::zeros({c.n});
-  CHECK_FALSE(fused_unsupported_reason(bc, in.metric, c.options()).empty());
+  CHECK(fused_unsupported_reason(bc, in.metric, c.options()).empty());
   CHECK(parse_loss_impl("reference") == LossImpl::reference);
   CHECK(to_string(parse_loss_impl("fused")) == "fused");
   CHECK_THROWS_AS(parse_loss_impl("fast"), Error);
+}
+
+TEST_CASE("contrastive candidates outside V_d or at a negative distance are refused by both paths", "[kernels]") {
+  LossCase c;
+  c.n = 8;
+  c.v = 40;
+  c.contrastive = true;
+  auto in = test::make_inputs(c, 23);
+  const auto opt = c.options();
+  for (int64_t bad_index : {c.m, int64_t{-2}}) {
+    LossBatch b = in.batch;
+    b.contrast_index = in.batch.contrast_index.clone();
+    b.contrast_index.index_put_({4}, bad_index);
+    CHECK_THROWS_WITH(reference_loss(b, in.metric, opt), Catch::Contains("contrast_index") && Catch::Contains("position 4"));
+    CHECK_THROWS_WITH(fused_loss_and_grad(b, in.metric, opt), Catch::Contains("contrast_index") && Catch::Contains("position 4"));
+  }
+  LossBatch b = in.batch;
+  b.contrast_index = torch::full({c.n}, 1, torch::kInt64);
+  b.contrast_distance = -torch::ones({c.n});
+  CHECK_THROWS_WITH(fused_loss_and_grad(b, in.metric, opt), Catch::Contains("contrast_distance must be >= 0"));
+  LossOptions vocab = opt;
+  vocab.kind = LossKind::vocab;
+  CHECK_THROWS_WITH(fused_loss_and_grad(in.batch, in.metric, vocab), Catch::Contains("dist only"));
 }
 
 TEST_CASE("non-contiguous logits are taken as they are", "[kernels]") {

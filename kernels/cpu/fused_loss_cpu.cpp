@@ -10,6 +10,9 @@
 //                     logit), then g[t] -= ce_scale
 //   V_d               g[ids[k]] += s (q_k [subvocab] - P_k)
 //
+// A contrastive entry e (candidate c, distance d_e) is one more term of each
+// V_d sum and of the correction at c (kernels/fused_loss.h).
+//
 // The gradient of a row may overwrite its logits (in place): everything sweep 2
 // and the V_d correction need is in the stats or the scratch by then.
 #include "kernels/cpu/fused_loss_cpu.h"
@@ -53,6 +56,9 @@ struct RowStats {
   double sum = 0;       // sum exp(z - max) over V
   double sum_q = 0;     // sum exp(zd - max zd)     (subvocab)
   double sum_p = 0;     // sum exp(a - max a)       (dist)
+  int64_t contrast = -1;     // the contrastive candidate's index in V_d, or -1
+  float contrast_logit = 0;  // its soft-target logit a_e = -d_e / tau
+  double pe_contrast = 0;    // exp(a_e - max a)
 };
 
 // a[k] = -d(k, x) / tau for every k in V_d.
@@ -115,6 +121,7 @@ double aux_term(const FusedLossArgs& args, const float* zd, int64_t x, RowStats&
   if (args.q == QMode::subvocab) {
     base = max_of(zd, m);
     st.sum_q = scaled_exp(zd, m, base, 1.0f, sc.qe.data());
+    if (st.contrast >= 0) st.sum_q += sc.qe[static_cast<size_t>(st.contrast)];  // z_c counts twice
     log_norm = std::log(st.sum_q);
   }
   const double log_q_x = (static_cast<double>(zd[x]) - base) - log_norm;
@@ -133,9 +140,18 @@ double aux_term(const FusedLossArgs& args, const float* zd, int64_t x, RowStats&
       // P_k = pe_k / sum_p with pe_k = exp(a_k - max a):
       // KL = sum_k P_k ((a_k - max a) - (zd_k - base)) - log sum_p + log_norm.
       soft_target_logits(args, x, sc);
-      const float amax = max_of(sc.a.data(), m);
+      const bool contrast = st.contrast >= 0;
+      const float amax = std::max(max_of(sc.a.data(), m), contrast ? st.contrast_logit : -INFINITY);
       st.sum_p = scaled_exp(sc.a.data(), m, amax, 1.0f, sc.pe.data());
-      const double t = weighted_diff_sum(sc.pe.data(), sc.a.data(), amax, zd, base, m);
+      double t = weighted_diff_sum(sc.pe.data(), sc.a.data(), amax, zd, base, m);
+      if (contrast) {
+        const double shifted = static_cast<double>(st.contrast_logit) - amax;
+        st.pe_contrast = std::exp(shifted);
+        if (st.pe_contrast > 0) {  // an infinite distance adds nothing (and no 0 * inf)
+          st.sum_p += st.pe_contrast;
+          t += st.pe_contrast * (shifted - (static_cast<double>(zd[st.contrast]) - base));
+        }
+      }
       return t / st.sum_p - std::log(st.sum_p) + log_norm;
     }
     case AuxKind::none:
@@ -164,6 +180,8 @@ void correct_vd(const FusedLossArgs& args, int64_t x, float s, const RowStats& s
     const float* pe = sc.pe.data();
     if (subvocab) apply([&](int64_t k) { return cq * qe[k] - cp * pe[k]; });
     else apply([&](int64_t k) { return -cp * pe[k]; });
+    if (st.contrast >= 0)  // the entry e at the candidate's logit
+      g[vd.ids[st.contrast]] += (subvocab ? cq * qe[st.contrast] : 0.0f) - cp * static_cast<float>(st.pe_contrast);
     return;
   }
   // vocab: P = onehot(x); label_smoothing: P = u + (1 - eps) onehot(x).
@@ -205,6 +223,10 @@ void run_row(const FusedLossArgs& args, int64_t r, Scratch& sc) {
     return;
   }
   RowStats st;
+  if (x >= 0 && args.aux == AuxKind::dist && args.contrast_index && args.contrast_index[r] >= 0) {
+    st.contrast = args.contrast_index[r];
+    st.contrast_logit = -args.contrast_distance[r] / args.tau;
+  }
   st.max = sm.max;
   st.sum = sm.sum;
   // (max - z_t) first: at |z| ~ 1e4 a float lse would lose the small difference.

@@ -18,6 +18,9 @@
 //   V_d pass (M)     ... and written here with their correction
 //                    s (q_k [subvocab] - P_k). Each entry is read before it is
 //                    written, so the gradient may overwrite the logits.
+// A contrastive entry (candidate c, distance d_e; kernels/fused_loss.h) is
+// pushed once by thread 0 into the q and KL reductions and added to g at c by
+// the thread that writes c.
 // Reads the row twice (the second read often hits L2) and writes it once.
 
 #include <cuda_bf16.h>
@@ -183,7 +186,7 @@ __device__ __forceinline__ bool in_vd(const SubVocabulary& vd, int64_t j) {
 template <typename T, bool kVec>
 __global__ void __launch_bounds__(kMaxThreads) fused_loss_rows(const FusedLossArgs a) {
   __shared__ alignas(16) unsigned char smem[kMaxWarps * sizeof(KlState)];
-  __shared__ float sh_zt, sh_zx;
+  __shared__ float sh_zt, sh_zx, sh_zc;
   constexpr int P = Pack<T>::kSize;
   const int64_t r = blockIdx.x;
   const int64_t v_size = a.vocab;
@@ -194,12 +197,14 @@ __global__ void __launch_bounds__(kMaxThreads) fused_loss_rows(const FusedLossAr
   const bool supervised = t != a.ignore_index;
   const int64_t x = supervised && a.aux != AuxKind::none && a.metric_index ? a.metric_index[r] : -1;
   const int64_t n_packs = kVec ? v_size / P : 0;
+  const int64_t c = x >= 0 && a.aux == AuxKind::dist && a.contrast_index ? a.contrast_index[r] : -1;
 
   // The two single logits read before anything may be overwritten (in place);
   // the block reduction below orders these reads before sweep 2.
   if (threadIdx.x == 0) {
     sh_zt = supervised ? to_float(z[t]) : 0.0f;
     sh_zx = x >= 0 ? to_float(z[vd.ids[x]]) : 0.0f;
+    sh_zc = c >= 0 ? to_float(z[vd.ids[c]]) : 0.0f;
   }
 
   // ---- sweep 1: max and sum of exp over V, finiteness ----
@@ -244,10 +249,12 @@ __global__ void __launch_bounds__(kMaxThreads) fused_loss_rows(const FusedLossAr
   KlState kl{-INFINITY, 0.0f, 0.0f};
   float aux = 0.0f;
   const float inv_tau = 1.0f / a.tau;
+  const float a_e = c >= 0 ? -a.contrast_distance[r] * inv_tau : -INFINITY;  // the contrastive entry's logit
   const int64_t m = vd.size;
   if (x >= 0) {
     if (a.q == QMode::subvocab) {
       for (int64_t k = threadIdx.x; k < m; k += blockDim.x) push(q, to_float(z[vd.ids[k]]));
+      if (threadIdx.x == 0 && c >= 0) push(q, sh_zc);  // z_c counts twice
       q = block_reduce(q, SoftmaxState{-INFINITY, 0.0f}, smem);
       base = q.m;
       log_norm = logf(q.s);
@@ -267,6 +274,7 @@ __global__ void __launch_bounds__(kMaxThreads) fused_loss_rows(const FusedLossAr
     } else if (a.aux == AuxKind::dist) {
       for (int64_t k = threadIdx.x; k < m; k += blockDim.x)
         push(kl, soft_target_logit(vd, k, x, inv_tau), to_float(z[vd.ids[k]]) - base);
+      if (threadIdx.x == 0 && c >= 0 && a_e > -INFINITY) push(kl, a_e, sh_zc - base);
       kl = block_reduce(kl, KlState{-INFINITY, 0.0f, 0.0f}, smem);
       aux = kl.u / kl.s - logf(kl.s) + log_norm;
     }
@@ -318,6 +326,10 @@ __global__ void __launch_bounds__(kMaxThreads) fused_loss_rows(const FusedLossAr
     else if (a.aux == AuxKind::dist) pk = expf(soft_target_logit(vd, k, x, inv_tau) - kl.m) / kl.s;
     float gj = dense * expf(v - sm.m) - (j == t ? s_ce : 0.0f) - s_aux * pk;
     if (subvocab) gj += s_aux * expf(v - q.m) / q.s;
+    if (k == c) {  // the contrastive entry e, at the candidate's logit
+      gj -= s_aux * expf(a_e - kl.m) / kl.s;
+      if (subvocab) gj += s_aux * expf(v - q.m) / q.s;
+    }
     g[j] = from_float<T>(gj);
   }
 }

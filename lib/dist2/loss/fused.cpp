@@ -59,8 +59,8 @@ RowPlan plan_rows(const LossBatch& b, const MetricSpace& metric, const LossOptio
   auto targets = b.targets.to(torch::kCPU);
   auto supervised = targets != opt.ignore_index;
   const int64_t n_supervised = supervised.sum().item<int64_t>();
-  plan.ce_scale = opt.reduction == Reduction::mean ? 1.0 / static_cast<double>(std::max<int64_t>(1, n_supervised))
-                                                   : 1.0;
+  const double ce_count = opt.ce_divisor > 0 ? opt.ce_divisor : static_cast<double>(std::max<int64_t>(1, n_supervised));
+  plan.ce_scale = opt.reduction == Reduction::mean ? 1.0 / ce_count : 1.0;
   auto safe_targets = torch::where(supervised, targets, torch::zeros_like(targets));
   auto target_index = metric.index_of(safe_targets);
   auto in_vd = target_index >= 0;
@@ -82,7 +82,7 @@ RowPlan plan_rows(const LossBatch& b, const MetricSpace& metric, const LossOptio
                                : torch::ones({targets.size(0)}, torch::kFloat64);
   w = torch::where(mask, w, torch::zeros_like(w));
   if (opt.reduction == Reduction::mean) {
-    const double wsum = w.sum().item<double>();
+    const double wsum = opt.aux_divisor > 0 ? opt.aux_divisor : w.sum().item<double>();
     w = wsum > 0 ? w / wsum : torch::zeros_like(w);  // no metric weight: L_aux = 0, not NaN
   }
   plan.aux_scale = w.to(torch::kFloat32);
@@ -182,12 +182,18 @@ k::LogitType kernel_dtype(torch::ScalarType t) {
 void launch(const k::FusedLossArgs& args, const torch::Device& device) {
   if (device.is_cpu()) return k::cpu::fused_loss(args);
 #ifdef DIST2_WITH_CUDA
-  k::FusedLossArgs a = args;
 #ifdef DIST2_HAVE_TORCH_CUDA_STREAM
+  k::FusedLossArgs a = args;
   const c10::cuda::CUDAGuard guard(device);  // launch on the logits' device
   a.stream = c10::cuda::getCurrentCUDAStream(device.index()).stream();
-#endif
   return k::cuda::fused_loss(a);
+#else
+  (void)args;
+  // Without them the launch could pick neither the tensors' device nor
+  // LibTorch's current stream (a wrong device, or a race with a non-blocking stream).
+  throw Error("dist2 was built without LibTorch's CUDA headers (c10/cuda/impl/cuda_cmake_macros.h), so the fused "
+              "kernel cannot launch on the tensors' device and stream; rebuild against a CUDA LibTorch or use loss.impl=reference");
+#endif
 #else
   throw Error("dist2 was built without CUDA kernels");
 #endif
@@ -205,6 +211,7 @@ struct PreparedFused {
   RowPlan plan;
   SubVocabTensors vd;
   torch::Tensor targets, metric_index, aux_scale, row_ce, row_aux, row_nonfinite;
+  torch::Tensor contrast_index, contrast_distance;  // undefined without contrastive targets
   k::FusedLossArgs args;
   torch::Device device{torch::kCPU};
 };
@@ -252,6 +259,12 @@ std::unique_ptr<PreparedFused> prepare_fused(const LossBatch& b, const MetricSpa
   args.tau = static_cast<float>(opt.tau);
   args.smoothing = static_cast<float>(opt.smoothing);
   args.vd = p->vd.view;
+  if (b.contrast_index.defined()) {
+    p->contrast_index = b.contrast_index.to(p->device, torch::kInt32).contiguous();
+    p->contrast_distance = b.contrast_distance.to(p->device, torch::kFloat32).contiguous();
+    args.contrast_index = p->contrast_index.data_ptr<int32_t>();
+    args.contrast_distance = p->contrast_distance.data_ptr<float>();
+  }
   args.row_ce = p->row_ce.data_ptr<float>();
   args.row_aux = p->row_aux.data_ptr<float>();
   args.row_nonfinite = p->row_nonfinite.data_ptr<uint8_t>();
@@ -354,8 +367,6 @@ std::string fused_unsupported_reason(const LossBatch& b, const MetricSpace& metr
   (void)metric;
   if (opt.kind == LossKind::ntl_was || opt.kind == LossKind::ntl_mse)
     return fmt::format("loss kind {} has no fused kernel", to_string(opt.kind));
-  if (b.contrast_index.defined() || b.contrast_distance.defined())
-    return "contrastive target augmentation has no fused kernel";
   if (!b.logits.defined() || b.logits.dim() != 2) return "logits are not [N, V]";
   const auto dtype = b.logits.scalar_type();
   if (b.logits.is_cpu()) {

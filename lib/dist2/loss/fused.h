@@ -6,8 +6,8 @@
 // logits (two sweeps per row, no N x V temporary but the gradient itself),
 // saves the gradient and scales it by grad_output in backward. It covers loss
 // kinds sft, vocab, label_smoothing and dist, every metric, both q modes and
-// reductions, on float32 CPU logits and float32/bf16/fp16 CUDA logits (CUDA
-// when built with nvcc). Anything else (ntl_was, ntl_mse, contrastive targets,
+// reductions, contrastive targets, on float32 CPU logits and float32/bf16/fp16
+// CUDA logits (CUDA when built with nvcc). Anything else (ntl_was, ntl_mse,
 // float64 logits, ...) runs the reference, so compute_loss always answers.
 // Bad inputs raise exactly the reference's errors.
 #include <memory>

@@ -79,9 +79,24 @@ void validate_loss_inputs(const LossBatch& b, const MetricSpace& metric, const L
     DIST2_CHECK(b.contrast_index.defined() && b.contrast_distance.defined() && b.contrast_index.numel() == n &&
                     b.contrast_distance.numel() == n,
                 "contrast_index and contrast_distance must both be [{}]", n);
+    DIST2_CHECK(!b.contrast_index.is_floating_point() && !b.contrast_index.is_complex(),
+                "contrast_index must hold integers");
+    auto ci = b.contrast_index.reshape({n}).to(torch::kCPU, torch::kInt64);
+    auto bad_index = (ci < -1) | (ci >= metric.size());
+    if (bad_index.any().item<bool>()) {
+      const int64_t pos = bad_index.nonzero().index({0, 0}).item<int64_t>();
+      throw Error(fmt::format("contrast_index {} at position {} is not an index into V_d [0, {}) nor -1 (none)",
+                              ci[pos].item<int64_t>(), pos, metric.size()));
+    }
+    auto d = b.contrast_distance.reshape({n}).to(torch::kCPU, torch::kFloat64);
+    DIST2_CHECK(((ci < 0) | (d >= 0)).all().item<bool>(),
+                "contrast_distance must be >= 0 (infinite: the candidate adds nothing) where contrast_index is set");
   }
   DIST2_CHECK(std::isfinite(opt.alpha) && opt.alpha >= 0, "alpha must be finite and >= 0, got {}", opt.alpha);
   DIST2_CHECK(std::isfinite(opt.tau) && opt.tau > 0, "tau must be a finite number > 0, got {}", opt.tau);
+  DIST2_CHECK(std::isfinite(opt.ce_divisor) && opt.ce_divisor >= 0 && std::isfinite(opt.aux_divisor) &&
+                  opt.aux_divisor >= 0,
+              "loss divisors must be finite and >= 0, got {} and {}", opt.ce_divisor, opt.aux_divisor);
   DIST2_CHECK(opt.smoothing >= 0 && opt.smoothing <= 1, "label smoothing must lie in [0, 1], got {}",
               opt.smoothing);
   if (opt.kind == LossKind::ntl_was || opt.kind == LossKind::ntl_mse)
@@ -94,6 +109,17 @@ void validate_loss_inputs(const LossBatch& b, const MetricSpace& metric, const L
     throw Error(fmt::format("target {} at position {} is outside the vocabulary [0, {}) and is not ignore_index {}",
                             b.targets[pos].item<int64_t>(), pos, v, opt.ignore_index));
   }
+}
+
+LossNormalisers loss_normalisers(const LossBatch& b, const MetricSpace& metric, const LossOptions& opt) {
+  auto targets = b.targets.to(torch::kCPU);
+  auto supervised = targets != opt.ignore_index;
+  auto safe = torch::where(supervised, targets, torch::zeros_like(targets));
+  auto mask = (metric.index_of(safe) >= 0) & supervised;
+  if (b.metric_mask.defined()) mask = mask & b.metric_mask.to(torch::kCPU).to(torch::kBool);
+  auto w = b.weights.defined() ? b.weights.to(torch::kCPU).to(torch::kFloat64) : torch::ones({targets.size(0)}, torch::kFloat64);
+  return {static_cast<double>(supervised.sum().item<int64_t>()),
+          torch::where(mask, w, torch::zeros_like(w)).sum().item<double>()};
 }
 
 namespace {
@@ -160,7 +186,8 @@ LossTerms reference_loss(const LossBatch& b, const MetricSpace& metric, const Lo
   auto log_p = torch::log_softmax(logits, 1);
   auto nll = -log_p.gather(1, safe_targets.unsqueeze(1)).squeeze(1) * supervised.to(logits.scalar_type());
   auto ce = nll.sum();
-  if (opt.reduction == Reduction::mean) ce = ce / std::max<int64_t>(1, supervised.sum().item<int64_t>());
+  if (opt.reduction == Reduction::mean)
+    ce = ce / (opt.ce_divisor > 0 ? opt.ce_divisor : static_cast<double>(std::max<int64_t>(1, supervised.sum().item<int64_t>())));
 
   // Metric positions.
   auto target_index = metric.index_of(safe_targets);
@@ -189,7 +216,7 @@ LossTerms reference_loss(const LossBatch& b, const MetricSpace& metric, const Lo
     auto w = b.weights.defined() ? b.weights.index({rows}).to(logits.scalar_type()) : torch::ones_like(per_pos);
     aux = (w * per_pos).sum();
     if (opt.reduction == Reduction::mean) {
-      const double wsum = w.sum().item<double>();
+      const double wsum = opt.aux_divisor > 0 ? opt.aux_divisor : w.sum().item<double>();
       aux = wsum > 0 ? aux / wsum : aux * 0.0;
     }
   }

@@ -49,6 +49,11 @@ struct LossOptions {
   QNorm q = QNorm::subvocab;
   Reduction reduction = Reduction::mean;
   int64_t ignore_index = -100;
+  // Mean reduction only: when > 0, L_CE divides by ce_divisor instead of this
+  // batch's supervised positions, and L_aux by aux_divisor instead of its sum
+  // of weights. A data-parallel shard divides by the global batch's counts
+  // (summed across ranks), so the ranks' losses add up to the global mean.
+  double ce_divisor = 0, aux_divisor = 0;
 };
 
 struct LossBatch {
@@ -75,6 +80,13 @@ struct LossTerms {
 // Checks shapes, dtypes, options and that every supervised target is a valid id;
 // throws dist2::Error naming the culprit. Shared by the reference and fused paths.
 void validate_loss_inputs(const LossBatch& batch, const MetricSpace& metric, const LossOptions& opt);
+// What the mean reduction divides by in this batch: the supervised positions
+// (L_CE) and the sum of L_aux's weights over its metric positions.
+struct LossNormalisers {
+  double supervised = 0, aux_weight = 0;
+};
+LossNormalisers loss_normalisers(const LossBatch& batch, const MetricSpace& metric, const LossOptions& opt);
+
 // Throws when a logit row is NaN or infinite, naming the first such position.
 void check_finite_logits(const torch::Tensor& logits);
 
