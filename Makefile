@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DIST2 := $(BUILD)/dist2
 PACKAGES := cmake ninja-build g++ libtorch-dev libopenblas0-pthread libcli11-dev libyaml-cpp-dev \
-            libfmt-dev libsqlite3-dev sqlite3 catch2 zlib1g-dev nlohmann-json3-dev dataset-fashion-mnist chromium
+            libfmt-dev libsqlite3-dev sqlite3 catch2 zlib1g-dev nlohmann-json3-dev libgloo-dev dataset-fashion-mnist chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Fuzzing: one target per tests/fuzz/fuzz_NAME.cpp, seeded from tests/fuzz/corpus/NAME/.
@@ -20,7 +20,7 @@ FUZZ_CXX ?= clang++
 FUZZ_SMOKE ?= auto
 FUZZ_SMOKE_SECONDS ?= 4
 
-.PHONY: all setup fuzz-setup configure build test test-slow fuzz fuzz-build fuzz-smoke run reproduce clean gpu-deps gpu-check
+.PHONY: all setup fuzz-setup bench-setup configure build test test-slow fuzz fuzz-build fuzz-smoke run reproduce clean gpu-deps gpu-check
 
 all: build
 
@@ -36,6 +36,10 @@ setup:
 # Only the fuzz targets need clang and libFuzzer (`make fuzz` installs them).
 fuzz-setup:
 	@$(MAKE) --no-print-directory setup PACKAGES="$(FUZZ_PACKAGES)"
+
+# Only the Python peer of `dist2 bench` (kernels/bench/*.py) needs Debian's PyTorch.
+bench-setup:
+	@$(MAKE) --no-print-directory setup PACKAGES="python3-torch"
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
@@ -115,7 +119,8 @@ clean:
 # archive is reachable (the libraries such a machine lacks, into .gpu-deps/),
 # then `make gpu-check OUT=dir` there: build with CUDA, all tests, the loss
 # benchmark; logs and JSON into OUT.
-GPU_DEPS := libyaml-cpp-dev libyaml-cpp0.7 libfmt-dev libfmt9 libcli11-dev catch2 libsqlite3-dev libsqlite3-0
+GPU_DEPS := libyaml-cpp-dev libyaml-cpp0.7 libfmt-dev libfmt9 libcli11-dev catch2 libsqlite3-dev libsqlite3-0 \
+            nlohmann-json3-dev zlib1g-dev
 OUT ?= out/gpu-check
 
 gpu-deps:

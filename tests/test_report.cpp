@@ -498,7 +498,7 @@ TEST_CASE("table11 cells and paired tests match independent computations", "[rep
   CHECK(t.runs_used == s.runs.size());
   CHECK(t.typical_n == 5);
   CHECK(t.warnings.empty());
-  CHECK(t.temperature.find("loss.tau = 2") != std::string::npos);
+  CHECK(t.temperature.find("tau = 2 as the dist runs trained") != std::string::npos);
   const std::vector<std::string> losses = {"sft", "vocab", "dist"};
   for (size_t i = 0; i < losses.size(); ++i)
     for (size_t c = 0; c < kNTrain.size(); ++c)
@@ -774,12 +774,36 @@ TEST_CASE("paper rows are labelled as the paper's and never enter our rows", "[r
   CHECK(md.find("n_train = 256: MAE mean") != std::string::npos);
 }
 
+TEST_CASE("the temperature line prints the tau the dist runs logged, however it was set", "[report]") {
+  Synthetic s = make_regression(3, kOffsets, 99);
+  // Entropy matching: the config's loss.tau (2) is not what the runs trained with.
+  for (RunRecord& r : s.runs) {
+    r.params["loss.entropy"] = "1.5";
+    r.tau = r.params["loss.kind"] == "dist" ? 9.714 : 2.0;
+  }
+  TableResult t = aggregate(find_layout("table11"), s.runs);
+  CHECK(t.temperature == "tau = 9.714 as the dist runs trained; matched to loss.entropy = 1.5 nats "
+                         "(soft target exp(-d/tau); tau = 2 sigma^2)");
+  // Runs that trained at different temperatures: no shared line, a warning instead.
+  for (RunRecord& r : s.runs)
+    if (r.params["loss.kind"] == "dist" && r.params["seed"] == "2") r.tau = 4.0;
+  t = aggregate(find_layout("table11"), s.runs);
+  CHECK(t.temperature.empty());
+  CHECK(std::any_of(t.warnings.begin(), t.warnings.end(), [](const std::string& w) {
+    return w == "runs trained with different temperatures (tau = 4, 9.714)";
+  }));
+  // Runs older than train/tau: sigma from the config (tau = 2 sigma^2).
+  for (RunRecord& r : s.runs) r.tau = NAN, r.params.erase("loss.entropy"), r.params["loss.sigma"] = "0.5";
+  t = aggregate(find_layout("table11"), s.runs);
+  CHECK(t.temperature.rfind("tau = 0.5 as the dist runs trained; loss.sigma = 0.5", 0) == 0);
+}
+
 TEST_CASE("markdown has provenance and constant column counts", "[report]") {
   const Synthetic s = make_regression(5, kOffsets, 1234);
   const std::string md = render(find_layout("table11"), s.runs, Format::Markdown, test_context());
   for (const char* field : {"- command: dist2 report table11", "- profile: smoke", "- commit: abc1234",
                             "- date: 2025-01-01", "- machine: test", "- runs used: 45 of 45 given",
-                            "- temperature: loss.tau = 2"})
+                            "- temperature: tau = 2 as the dist runs trained"})
     CHECK(md.find(field) != std::string::npos);
   // Each table: every line has as many cells as its header.
   size_t header_pipes = 0;

@@ -6,6 +6,7 @@
 
 #include "dist2/tasks/regression.h"
 #include "dist2/train/batch.h"
+#include "dist2/train/device.h"
 #include "dist2/train/schema.h"
 #include "dist2/train/trainer.h"
 
@@ -112,4 +113,52 @@ TEST_CASE("contrastive candidates: a neighbour one unit away in the last place",
     const auto c = contrastive_candidates(e, tok, true, rng);
     if (c[0].first >= 0) REQUIRE(tok.number_value(c[3].first) == 8.0);
   }
+}
+
+TEST_CASE("train.device: auto is the CPU without a GPU, cuda a one-line error, and neither enters the hash", "[train]") {
+  const bool gpu = torch::cuda::is_available();
+  CHECK(resolve_device("cpu") == torch::Device(torch::kCPU));
+  CHECK(resolve_device("auto").is_cuda() == gpu);
+  if (!gpu) CHECK_THROWS_WITH(resolve_device("cuda"), Catch::StartsWith("train.device=cuda, but LibTorch sees no CUDA device"));
+  CHECK_THROWS_WITH(resolve_device("tpu"), Catch::Contains("valid: cpu, cuda, auto"));
+
+  auto cpu = small_config("dist"), autod = small_config("dist");
+  autod.set("train.device", config::Value(std::string("auto")));
+  CHECK(cpu.hash() == autod.hash());
+  CHECK(cpu.canonical_text().find("train.device") == std::string::npos);
+  auto other = small_config("dist");
+  other.set("train.steps", config::Value(int64_t{7}));
+  CHECK(other.hash() != cpu.hash());  // the hash still sees every other key
+  if (!gpu) CHECK(run_losses(autod) == run_losses(cpu));
+}
+
+TEST_CASE("a trainer says which loss implementation its steps ran, and why not fused", "[train]") {
+  auto ran = [](config::Config cfg) {
+    RegressionTask task;
+    const auto data = task.generate(cfg);
+    Tokenizer tok = tokenizer_for(cfg);
+    MetricSpace metric = metric_space(cfg, tok);
+    Trainer trainer(cfg, tok, metric, loss_options(cfg, metric));
+    TrainHooks hooks;
+    hooks.show_progress = false;
+    CHECK(trainer.loss_impl_used().empty());
+    trainer.train(data.train, hooks);
+    return std::pair{trainer.loss_impl_used(), trainer.loss_fallback_reason()};
+  };
+  // dist with place weights and contrastive targets: the fused kernels cover it.
+  CHECK(ran(small_config("dist")) == std::pair<std::string, std::string>{"fused", ""});
+  auto reference = small_config("dist");
+  reference.set("loss.impl", config::Value(std::string("reference")));
+  CHECK(ran(reference) == std::pair<std::string, std::string>{"reference", ""});
+  const auto [impl, why] = ran(small_config("ntl_was"));
+  CHECK(impl == "reference");
+  CHECK(why == "loss kind ntl_was has no fused kernel");
+}
+
+TEST_CASE("contrastive training on the fused kernels follows the reference step for step", "[train]") {
+  auto fused = small_config("dist"), reference = small_config("dist");
+  reference.set("loss.impl", config::Value(std::string("reference")));
+  const auto a = run_losses(fused), b = run_losses(reference);
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) CHECK(std::fabs(a[i] - b[i]) <= 1e-5 * std::max(1.0, std::fabs(b[i])));
 }

@@ -17,6 +17,11 @@ void setup_train(CLI::App& app) {
   cmd->add_flag("--no-progress", *no_progress, "No progress bar");
   cmd->add_option("--resume", req->resume_run, "Continue RUN (interrupted or failed) from its last checkpoint");
   cmd->add_option("--variant", req->variant, "The sweep trial this run answers, as its label (set by `dist2 sweep`)");
+  cmd->add_option("--nproc", req->nproc,
+                  "Data-parallel ranks on this machine (c10d, Gloo): each takes a shard of every batch. Under "
+                  "torchrun or srun, which set RANK and WORLD_SIZE, leave it at 1")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->callback([args, req, no_progress] {
     req->experiment_path = args->file;
     req->overrides = args->overrides;
@@ -24,6 +29,10 @@ void setup_train(CLI::App& app) {
     req->store_dir = store_dir(args->store);
     req->progress = !*no_progress;
     const RunOutcome out = run_experiment(*req);
+    if (out.run_id.empty()) {  // a rank other than 0: rank 0 reports the run
+      if (out.status == "interrupted") std::exit(130);
+      return;
+    }
     std::string metrics;
     for (const auto& [name, value] : out.test_metrics) metrics += fmt::format(" {}={:.4f}", name, value);
     fmt::print("run {} {}{}\n", out.run_id, out.status, metrics);

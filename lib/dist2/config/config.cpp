@@ -92,6 +92,10 @@ std::string Config::value_string(const std::string& key) const { return format_v
 std::string Config::canonical_text() const {
   std::string text;
   for (const auto& [key, value] : values_) {
+    if (schema_) {
+      const KeySpec* spec = schema_->find(key);
+      if (spec && !spec->hashed) continue;
+    }
     std::string escaped;
     for (char c : format_value(value)) {
       if (c == '\\') escaped += "\\\\";

@@ -43,7 +43,8 @@ class Config {
   // The canonical text of one value (format_value): what a params table stores.
   std::string value_string(const std::string& key) const;
   // "key=value\n" per key in sorted order, with '\\' and newlines in strings escaped:
-  // the text the hash is computed over.
+  // the text the hash is computed over. Keys the schema marks not hashed (the
+  // device) are left out.
   std::string canonical_text() const;
   // 16 lowercase hex digits: FNV-1a 64 of canonical_text(). Equal configs hash
   // equally whatever order their keys were set in; any changed value changes it.

@@ -201,6 +201,13 @@ Schema& Schema::add_string(const std::string& key, const std::string& default_va
   return *this;
 }
 
+Schema& Schema::not_hashed(const std::string& key) {
+  auto it = index_.find(key);
+  DIST2_CHECK(it != index_.end(), "schema: no key '{}' to leave out of the hash", key);
+  specs_[it->second].hashed = false;
+  return *this;
+}
+
 void Schema::merge(const Schema& other) {
   for (const auto& spec : other.specs_) {
     auto it = index_.find(spec.key);

@@ -19,6 +19,9 @@ struct KeySpec {
   bool min_exclusive = false;
   std::vector<std::string> choices;  // when non-empty, the value's canonical text must be one
   std::string help;
+  // Part of the run's identity (the config hash). Where a run computes (its
+  // device) is not: the same trial on another device is the same trial.
+  bool hashed = true;
 };
 
 class Schema {
@@ -35,6 +38,9 @@ class Schema {
   Schema& add_bool(const std::string& key, bool default_value, const std::string& help = "");
   Schema& add_string(const std::string& key, const std::string& default_value,
                      std::vector<std::string> choices = {}, const std::string& help = "");
+
+  // Leaves `key` (already added) out of the config hash.
+  Schema& not_hashed(const std::string& key);
 
   // Adds every key of `other`; a key both define takes other's spec (so a task
   // adapter can change a pipeline default).

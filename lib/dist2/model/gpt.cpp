@@ -30,7 +30,7 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Te
   }
   auto att = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(hs)));  // (B, nh, T, past + T)
   // New position i (absolute past + i) sees keys 0 .. past + i.
-  auto causal = torch::ones({T, past + T}, torch::TensorOptions().dtype(torch::kBool)).triu(past + 1);
+  auto causal = torch::ones({T, past + T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(past + 1);
   att = drop_(torch::softmax(att.masked_fill(causal, -INFINITY), -1));
   auto y = torch::matmul(att, v).transpose(1, 2).reshape({B, T, C});
   return drop_(proj_(y));
@@ -104,17 +104,22 @@ torch::Tensor GptImpl::image_tokens(const torch::Tensor& images) {
                            F::UnfoldFuncOptions({w, w}).stride(p).padding(opt_.patch_context));  // (B N, C w w, side^2)
   auto patches = windows.transpose(1, 2).reshape({B, N, side * side, C * w * w});
   auto x = patch_fc2_(F::gelu(patch_fc1_(patches)));  // (B, N, P, C_model)
-  auto grid = torch::arange(side, torch::kInt64);
+  const auto on = torch::TensorOptions().dtype(torch::kInt64).device(images.device());
+  auto grid = torch::arange(side, on);
   auto where = patch_row_(grid).unsqueeze(1) + patch_col_(grid).unsqueeze(0);  // (side, side, C_model)
-  x = x + where.reshape({1, 1, side * side, -1}) + image_slot_(torch::arange(N, torch::kInt64)).view({1, N, 1, -1});
+  x = x + where.reshape({1, 1, side * side, -1}) + image_slot_(torch::arange(N, on)).view({1, N, 1, -1});
   return x.reshape({B, N * side * side, -1});
 }
 
-torch::Tensor GptImpl::hidden(const torch::Tensor& ids, const torch::Tensor& images, KvCache* cache) {
+torch::Tensor GptImpl::hidden(const torch::Tensor& ids_in, const torch::Tensor& images_in, KvCache* cache) {
+  // Inputs built on the CPU (batches, prompts) move to the model's device here.
+  const auto device = wte_->weight.device();
+  const torch::Tensor ids = ids_in.to(device);
+  const torch::Tensor images = images_in.defined() ? images_in.to(device) : images_in;
   const int64_t T = ids.size(1), text_past = cache ? cache->text_length : 0;
   DIST2_CHECK(text_past + T <= opt_.context, "sequence of {} tokens exceeds model.context = {}", text_past + T,
               opt_.context);
-  auto pos = torch::arange(text_past, text_past + T, torch::kInt64);
+  auto pos = torch::arange(text_past, text_past + T, torch::TensorOptions().dtype(torch::kInt64).device(device));
   auto x = wte_(ids) + wpe_(pos).unsqueeze(0);
   int64_t prefix = 0;
   const bool first_read = cache == nullptr || cache->length() == 0;
@@ -139,7 +144,7 @@ torch::Tensor GptImpl::forward(const torch::Tensor& ids, const torch::Tensor& im
 torch::Tensor GptImpl::score(const torch::Tensor& ids, const torch::Tensor& last, const torch::Tensor& images) {
   DIST2_CHECK(has_scalar_head(), "this model has no scalar head");
   auto h = hidden(ids, images);                                            // (B, T, C)
-  auto idx = last.view({-1, 1, 1}).expand({h.size(0), 1, h.size(2)});
+  auto idx = last.to(h.device()).view({-1, 1, 1}).expand({h.size(0), 1, h.size(2)});
   return score_head_(h.gather(1, idx).squeeze(1)).squeeze(1);              // (B)
 }
 

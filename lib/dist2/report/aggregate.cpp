@@ -118,23 +118,47 @@ std::vector<std::string> mixed_params(const std::vector<const RunRecord*>& runs,
   return out;
 }
 
+namespace {
+// The tau a run trained with: what it logged (train/tau), else what its config
+// says (runs older than that log); NaN when neither tells.
+double run_tau(const RunRecord& r) {
+  if (!std::isnan(r.tau)) return r.tau;
+  const auto number = [&](const char* key) {
+    const std::string* v = param(r, key);
+    return v ? as_number(*v) : std::nullopt;
+  };
+  if (auto entropy = number("loss.entropy"); entropy && *entropy > 0) return NAN;  // set by the metric: not rebuilt
+  if (auto sigma = number("loss.sigma"); sigma && *sigma > 0) return 2.0 * *sigma * *sigma;
+  if (auto tau = number("loss.tau")) return *tau;
+  return NAN;
+}
+}  // namespace
+
 std::string shared_temperature(const std::vector<const RunRecord*>& runs,
                                std::vector<std::string>& warnings) {
-  std::vector<std::string> parts;
-  for (const char* key : {"loss.tau", "loss.sigma"}) {
-    std::set<std::string> values;
-    for (const RunRecord* r : runs)
-      if (const std::string* v = param(*r, key)) values.insert(canonical_value(*v));
-    if (values.size() == 1) {
-      parts.push_back(fmt::format("{} = {}", key, *values.begin()));
-    } else if (values.size() > 1) {
-      warnings.push_back(fmt::format("runs differ in {} ({})", key,
-                                     join(std::vector<std::string>(values.begin(), values.end()), ", ")));
-      return "";
-    }
+  // Only the runs whose loss reads a soft target.
+  std::vector<const RunRecord*> dist;
+  for (const RunRecord* r : runs)
+    if (const std::string* kind = param(*r, "loss.kind"); kind && *kind == "dist") dist.push_back(r);
+  std::set<std::string> taus, how;
+  for (const RunRecord* r : dist) {
+    const double tau = run_tau(*r);
+    if (std::isnan(tau)) continue;
+    taus.insert(fmt::format("{:.4g}", tau));
+    const std::string* entropy = param(*r, "loss.entropy");
+    const std::string* sigma = param(*r, "loss.sigma");
+    if (entropy && as_number(*entropy).value_or(0) > 0) how.insert("matched to loss.entropy = " + canonical_value(*entropy) + " nats");
+    else if (sigma && as_number(*sigma).value_or(0) > 0) how.insert("loss.sigma = " + canonical_value(*sigma));
+    else how.insert("loss.tau");
   }
-  if (parts.empty()) return "";
-  return join(parts, ", ") + " (soft target exp(-d/tau); tau = 2 sigma^2)";
+  if (taus.empty()) return "";
+  if (taus.size() > 1) {
+    warnings.push_back(fmt::format("runs trained with different temperatures (tau = {})",
+                                   join(std::vector<std::string>(taus.begin(), taus.end()), ", ")));
+    return "";
+  }
+  std::string from = how.size() == 1 && *how.begin() != "loss.tau" ? "; " + *how.begin() : "";
+  return fmt::format("tau = {} as the dist runs trained{} (soft target exp(-d/tau); tau = 2 sigma^2)", *taus.begin(), from);
 }
 
 size_t most_common_n(const std::vector<RowResult>& rows) {

@@ -46,6 +46,8 @@ StoreRuns experiment_runs(store::Store& st, const std::string& experiment, const
     }
     RunRecord r{run->id, run->status, run->params, st.final_metrics(run->id, "test")};
     add_system_metrics(st, *run, r);
+    const auto train = st.final_metrics(run->id, "train");
+    if (auto tau = train.find("tau"); tau != train.end()) r.tau = tau->second;
     out.runs.push_back(std::move(r));
     if (std::find(out.commits.begin(), out.commits.end(), run->commit) == out.commits.end())
       out.commits.push_back(run->commit);

@@ -1,8 +1,6 @@
 #include "dist2/sweep/sweep.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +17,7 @@
 #include "dist2/util/files.h"
 #include "dist2/util/progress.h"
 #include "dist2/util/signals.h"
+#include "dist2/util/spawn.h"
 
 namespace dist2 {
 
@@ -72,22 +71,8 @@ pid_t spawn_trial(const SweepRequest& req, const Trial& t, int threads, const st
                                 "--variant", t.label};
   args.insert(args.end(), req.overrides.begin(), req.overrides.end());
   args.insert(args.end(), t.grid_overrides.begin(), t.grid_overrides.end());
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  DIST2_CHECK(pid >= 0, "cannot start a worker: {}", std::strerror(errno));
-  if (pid == 0) {
-    // A worker dies with its sweep, so a restarted sweep never races an orphan.
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(143);
-    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) dup2(fd, STDOUT_FILENO), dup2(fd, STDERR_FILENO), close(fd);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
+  // A worker dies with its sweep, so a restarted sweep never races an orphan.
+  return spawn_child(args, {}, log_path);
 }
 
 std::string final_metric_text(store::Store& st, const std::string& hash) {

@@ -91,8 +91,11 @@ torch::Tensor image_batch(const std::vector<std::vector<const Image*>>& rows) {
 }
 
 TrainBatch make_batch(const std::vector<const Example*>& examples, const Tokenizer& tok, const MetricSpace& metric,
-                      const BatchOptions& opt, std::mt19937_64& rng, const Task* task) {
+                      const BatchOptions& opt, std::mt19937_64& rng, const Task* task,
+                      const std::vector<uint64_t>& example_seeds) {
   DIST2_CHECK(!examples.empty(), "empty batch");
+  DIST2_CHECK(example_seeds.empty() || example_seeds.size() == examples.size(), "{} example seeds for {} examples",
+              example_seeds.size(), examples.size());
   struct Row {
     EncodedExample enc;
     std::vector<std::pair<int64_t, double>> contrast;  // per id of the completion
@@ -100,7 +103,8 @@ TrainBatch make_batch(const std::vector<const Example*>& examples, const Tokeniz
   std::vector<Row> rows;
   std::vector<std::vector<const Image*>> images;
   int64_t T = 0;
-  for (const Example* ex : examples) {
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const Example* ex = examples[i];
     Row r;
     r.enc = task ? task->encode(*ex, tok) : encode_prompt_completion(*ex, tok);
     const auto n = static_cast<int64_t>(r.enc.ids.size()) - 1;
@@ -114,7 +118,12 @@ TrainBatch make_batch(const std::vector<const Example*>& examples, const Tokeniz
         completion.is_number.push_back(tok.is_number_token(r.enc.ids[c]));
         completion.place.push_back(r.enc.place[c]);
       }
-      r.contrast = contrastive_candidates(completion, tok, opt.squared_distance, rng);
+      if (example_seeds.empty()) {
+        r.contrast = contrastive_candidates(completion, tok, opt.squared_distance, rng);
+      } else {
+        std::mt19937_64 own(example_seeds[i]);
+        r.contrast = contrastive_candidates(completion, tok, opt.squared_distance, own);
+      }
     }
     T = std::max(T, n);
     images.push_back(r.enc.images);

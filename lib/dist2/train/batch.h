@@ -29,10 +29,14 @@ struct TrainBatch {
   LossBatch loss;        // targets, metric_mask, weights (and contrast) flattened to [B*T]
 };
 
-// `rng` draws the contrastive candidates; unused otherwise. `task` encodes the
-// examples (nullptr: the default prompt/completion encoding).
+// `rng` draws the contrastive candidates, unless `example_seeds` gives each
+// example its own generator's seed (then an example's candidates do not depend
+// on which other examples share its batch: a data-parallel shard draws what
+// one process would). `task` encodes the examples (nullptr: the default
+// prompt/completion encoding).
 TrainBatch make_batch(const std::vector<const Example*>& examples, const Tokenizer& tok, const MetricSpace& metric,
-                      const BatchOptions& opt, std::mt19937_64& rng, const Task* task = nullptr);
+                      const BatchOptions& opt, std::mt19937_64& rng, const Task* task = nullptr,
+                      const std::vector<uint64_t>& example_seeds = {});
 
 // The images of a batch as one tensor [B, N, C, H, W]; undefined when there are none.
 // Every row must have the same number of images of the same shape.

@@ -5,6 +5,8 @@
 #include <fmt/ranges.h>
 
 #include "dist2/train/batch.h"
+#include "dist2/train/distributed.h"
+#include "dist2/train/trainer.h"  // mix_seed
 #include "dist2/util/error.h"
 
 namespace dist2 {
@@ -38,13 +40,36 @@ class LmObjective : public Objective {
   LossTerms step(Gpt& model, const std::vector<Example>& data, const std::vector<int64_t>& picked,
                  uint64_t step_seed) override {
     std::vector<const Example*> examples;
-    for (int64_t i : picked) examples.push_back(&data[static_cast<size_t>(i)]);
+    std::vector<uint64_t> seeds;  // contrastive draws per (step, example): the same in any shard
+    for (int64_t i : picked) {
+      examples.push_back(&data[static_cast<size_t>(i)]);
+      seeds.push_back(mix_seed(step_seed, static_cast<uint64_t>(i)));
+    }
     std::mt19937_64 rng(step_seed);
-    TrainBatch batch = make_batch(examples, tok_, metric_, opt_, rng, task_);
+    TrainBatch batch = make_batch(examples, tok_, metric_, opt_, rng, task_, seeds);
     auto logits = model->forward(batch.inputs, batch.images);
-    batch.loss.logits = logits.view({-1, logits.size(-1)});
-    return compute_loss(batch.loss, metric_, loss_, impl_);
+    LossBatch& b = batch.loss;
+    for (torch::Tensor* t : {&b.targets, &b.metric_mask, &b.weights, &b.contrast_index, &b.contrast_distance})
+      if (t->defined()) *t = t->to(logits.device());
+    b.logits = logits.view({-1, logits.size(-1)});
+    if (impl_used_.empty()) {  // the same for every step of a run: kind, options, dtype and device do not change
+      fallback_ = impl_ == LossImpl::fused ? fused_unsupported_reason(b, metric_, loss_) : "";
+      impl_used_ = impl_ == LossImpl::fused && fallback_.empty() ? "fused" : "reference";
+    }
+    if (pg_ == nullptr || pg_->world() == 1) return compute_loss(b, metric_, loss_, impl_);
+    // A shard divides its sums by the whole batch's counts: the ranks' losses
+    // (and gradients) add up to the mean over the global batch.
+    const LossNormalisers local = loss_normalisers(b, metric_, loss_);
+    std::vector<torch::Tensor> counts{torch::tensor({local.supervised, local.aux_weight}, torch::kFloat64)};
+    pg_->allreduce_sum(counts);
+    LossOptions shard = loss_;
+    shard.ce_divisor = std::max(1.0, counts[0][0].item<double>());
+    shard.aux_divisor = counts[0][1].item<double>();
+    return compute_loss(b, metric_, shard, impl_);
   }
+
+  std::string impl_used() const override { return impl_used_; }
+  std::string fallback_reason() const override { return fallback_; }
 
  private:
   const Tokenizer& tok_;
@@ -53,6 +78,7 @@ class LmObjective : public Objective {
   LossImpl impl_;
   const Task* task_;
   BatchOptions opt_;
+  std::string impl_used_, fallback_;
 };
 
 class PreferenceObjective : public Objective {
@@ -94,9 +120,13 @@ class PreferenceObjective : public Objective {
     const auto scores = model->score(ids, last, image_batch(images));
     const auto B = static_cast<int64_t>(picked.size());
     // Bradley-Terry: -log sigmoid(r_chosen - r_rejected) = softplus(r_rejected - r_chosen).
-    auto loss = torch::softplus(scores.slice(0, B, 2 * B) - scores.slice(0, 0, B)).mean();
+    // A shard's share of the global mean: its sum over the global pair count.
+    auto per_pair = torch::softplus(scores.slice(0, B, 2 * B) - scores.slice(0, 0, B));
+    auto loss = pg_ != nullptr && pg_->world() > 1 ? per_pair.sum() / pg_->sum(static_cast<double>(B)) : per_pair.mean();
     return {loss, loss.detach(), torch::zeros_like(loss)};
   }
+
+  std::string impl_used() const override { return "bradley-terry"; }  // no language-model loss
 
  private:
   const Tokenizer& tok_;

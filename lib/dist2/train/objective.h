@@ -18,6 +18,8 @@
 
 namespace dist2 {
 
+class ProcessGroup;
+
 class Objective {
  public:
   virtual ~Objective() = default;
@@ -31,6 +33,18 @@ class Objective {
   // The loss of one step over the picked items (indices below item_count).
   virtual LossTerms step(Gpt& model, const std::vector<Example>& data, const std::vector<int64_t>& picked,
                          uint64_t step_seed) = 0;
+  // The loss implementation the steps so far ran ("fused", "reference", or the
+  // objective's own, e.g. "bradley-terry"), and why the fused kernel did not
+  // apply when loss.impl asked for it ("" when it did). Empty before a step.
+  virtual std::string impl_used() const = 0;
+  virtual std::string fallback_reason() const { return ""; }
+  // Data-parallel: `picked` is then this rank's shard of the global batch, and
+  // step() returns the shard's share of the global loss (the shares add up to
+  // the loss of the whole batch; the trainer sums the gradients).
+  void set_process_group(ProcessGroup* pg) { pg_ = pg; }
+
+ protected:
+  ProcessGroup* pg_ = nullptr;  // null or world 1: one process
 };
 
 // Items a step samples so that it reads batch_size sequences (at least one item).

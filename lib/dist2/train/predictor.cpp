@@ -73,9 +73,10 @@ std::vector<Predictor::Generation> GptPredictor::decode(const std::vector<Prompt
     std::vector<bool> done(rows.size(), false);
     for (int64_t s = 0; s < max_new_tokens; ++s) {
       auto next = logits.argmax(1);
-      auto q = torch::softmax(logits.index_select(1, vd_ids_), 1);
-      auto expected = (q * vd_values_.unsqueeze(0)).sum(1);
-      auto next_a = next.accessor<int64_t, 1>();
+      auto q = torch::softmax(logits.index_select(1, vd_ids_.to(logits.device())), 1);
+      auto expected = (q * vd_values_.to(logits.device()).unsqueeze(0)).sum(1).to(torch::kCPU);
+      const auto next_cpu = next.to(torch::kCPU);
+      auto next_a = next_cpu.accessor<int64_t, 1>();
       auto exp_a = expected.accessor<float, 1>();
       bool all_done = true;
       for (size_t r = 0; r < rows.size(); ++r) {
@@ -96,7 +97,7 @@ std::vector<Predictor::Generation> GptPredictor::decode(const std::vector<Prompt
       if (cached) {
         logits = model_->forward(next.unsqueeze(1), {}, &cache).select(1, 0);
       } else {
-        ids = torch::cat({ids, next.unsqueeze(1)}, 1);
+        ids = torch::cat({ids, next_cpu.unsqueeze(1)}, 1);
         logits = model_->forward(ids, images).select(1, length - 1);
       }
     }
@@ -122,7 +123,8 @@ std::vector<std::vector<double>> GptPredictor::next_number_probs(const std::vect
   for (const auto& rows : length_batches(enc)) {
     const auto [ids, images] = stack_rows(enc, rows);
     auto logits = model_->forward(ids, images).select(1, ids.size(1) - 1);
-    auto q = torch::softmax(logits.index_select(1, vd_ids_).to(torch::kFloat64), 1).contiguous();
+    auto q = torch::softmax(logits.index_select(1, vd_ids_.to(logits.device())).to(torch::kCPU, torch::kFloat64), 1)
+                 .contiguous();
     for (size_t r = 0; r < rows.size(); ++r) {
       const double* p = q[static_cast<int64_t>(r)].data_ptr<double>();
       out[rows[r]].assign(p, p + q.size(1));
@@ -140,7 +142,7 @@ std::vector<double> GptPredictor::scalar_scores(const std::vector<Prompt>& promp
   for (const auto& rows : length_batches(enc)) {
     const auto [ids, images] = stack_rows(enc, rows);
     auto last = torch::full({ids.size(0)}, ids.size(1) - 1, torch::kInt64);
-    auto s = model_->score(ids, last, images).to(torch::kFloat64).contiguous();
+    auto s = model_->score(ids, last, images).to(torch::kCPU, torch::kFloat64).contiguous();
     for (size_t r = 0; r < rows.size(); ++r) out[rows[r]] = s[static_cast<int64_t>(r)].item<double>();
   }
   return out;
@@ -171,7 +173,7 @@ std::vector<double> GptPredictor::log_likelihoods(const std::vector<Prompt>& pro
       const auto [ids, images] = stack_rows(enc, rows);
       const auto P = static_cast<int64_t>(std::get<0>(shape)), T = ids.size(1);
       // Position t predicts token t + 1: the continuation's tokens P..T-1 from positions P-1..T-2.
-      auto logp = torch::log_softmax(model_->forward(ids.slice(1, 0, T - 1), images).to(torch::kFloat64), -1);
+      auto logp = torch::log_softmax(model_->forward(ids.slice(1, 0, T - 1), images).to(torch::kCPU, torch::kFloat64), -1);
       auto picked = logp.slice(1, P - 1, T - 1).gather(2, ids.slice(1, P, T).unsqueeze(2)).squeeze(2).sum(1).contiguous();
       for (size_t r = 0; r < rows.size(); ++r) out[rows[r]] = picked[static_cast<int64_t>(r)].item<double>();
     }

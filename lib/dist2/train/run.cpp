@@ -1,5 +1,9 @@
 #include "dist2/train/run.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
 #include <filesystem>
 #include <optional>
 
@@ -8,6 +12,8 @@
 #include "dist2/store/store.h"
 #include "dist2/tasks/dataset_cache.h"
 #include "dist2/train/backbone.h"
+#include "dist2/train/device.h"
+#include "dist2/train/distributed.h"
 #include "dist2/train/objective.h"
 #include "dist2/train/predictor.h"
 #include "dist2/train/resources.h"
@@ -17,6 +23,8 @@
 #include "dist2/util/error.h"
 #include "dist2/util/files.h"
 #include "dist2/util/signals.h"
+#include "dist2/util/spawn.h"
+#include "dist2/util/threads.h"
 
 namespace dist2 {
 
@@ -69,6 +77,15 @@ std::map<std::string, double> evaluate_all(const config::Config& cfg, const Task
   return metrics;
 }
 
+// What the steps ran (loss.impl_used), and why not the fused kernel when
+// loss.impl asked for it (loss.impl_fallback), as tags; false before the first step.
+bool record_loss_impl(store::Store& st, const std::string& run_id, const Trainer& trainer) {
+  if (trainer.loss_impl_used().empty()) return false;
+  st.set_tag(run_id, "loss.impl_used", trainer.loss_impl_used());
+  if (!trainer.loss_fallback_reason().empty()) st.set_tag(run_id, "loss.impl_fallback", trainer.loss_fallback_reason());
+  return true;
+}
+
 // Per-example scores as CSV beside the run's checkpoint, logged as the "examples" artifact.
 void log_example_scores(store::Store& st, const std::string& run_id, const std::string& name,
                         const std::vector<ExampleScore>& scores) {
@@ -82,9 +99,101 @@ void log_example_scores(store::Store& st, const std::string& run_id, const std::
   st.log_artifact(run_id, name, path);
 }
 
+// How long a rank waits for the others to join (DIST2_RENDEZVOUS_TIMEOUT_S, default 300 s).
+std::chrono::milliseconds rendezvous_timeout() {
+  const char* v = std::getenv("DIST2_RENDEZVOUS_TIMEOUT_S");
+  const double s = v && *v ? std::atof(v) : 300.0;
+  DIST2_CHECK(s > 0, "DIST2_RENDEZVOUS_TIMEOUT_S must be a number of seconds > 0, got '{}'", v ? v : "");
+  return std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
+}
+
+// Ranks 1..N-1 of `dist2 train --nproc N`, started by rank 0 with the same
+// command and the rendezvous in their environment; they die with it, and a
+// rank 0 that fails stops them.
+class LocalRanks {
+ public:
+  LocalRanks(const LocalRanks&) = delete;
+  LocalRanks& operator=(const LocalRanks&) = delete;
+  LocalRanks(const RunRequest& req, const Rendezvous& rz, const std::string& log_dir) {
+    std::vector<std::string> args{self_executable(), "--threads", std::to_string(threads_requested()), "train",
+                                  req.experiment_path, "--profile", req.profile, "--store", req.store_dir,
+                                  "--no-progress"};
+    if (!req.resume_run.empty()) args.insert(args.end(), {"--resume", req.resume_run});
+    args.insert(args.end(), req.overrides.begin(), req.overrides.end());
+    for (int r = 1; r < rz.world; ++r)
+      pids_.push_back(spawn_child(args,
+                                  {{"RANK", std::to_string(r)}, {"WORLD_SIZE", std::to_string(rz.world)},
+                                   {"MASTER_ADDR", rz.addr}, {"MASTER_PORT", std::to_string(rz.port)}},
+                                  fmt::format("{}/rank{}.log", log_dir, r)));
+  }
+  ~LocalRanks() {
+    for (pid_t pid : pids_) ::kill(pid, SIGTERM);
+    for (pid_t pid : pids_) ::waitpid(pid, nullptr, 0);
+  }
+  // Waits for every rank to exit; "" when all finished, else which did not.
+  std::string wait_all() {
+    std::string why;
+    for (size_t i = 0; i < pids_.size(); ++i) {
+      int status = 0;
+      ::waitpid(pids_[i], &status, 0);
+      if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && why.empty())
+        why = fmt::format("rank {} exited with {} {}", i + 1, WIFEXITED(status) ? "status" : "signal",
+                          WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    }
+    pids_.clear();
+    return why;
+  }
+
+ private:
+  std::vector<pid_t> pids_;
+};
+
+// A rank other than 0: the same data, model and steps as rank 0, nothing
+// recorded; its gradients join rank 0's through the process group.
+RunOutcome run_rank(const RunRequest& req, const Rendezvous& rz) {
+  config::Config cfg;
+  std::string ckpt;
+  if (!req.resume_run.empty()) {
+    store::Store st(req.store_dir);  // read for the run's config and checkpoint only
+    const auto info = st.get_run(req.resume_run);
+    DIST2_CHECK(info.has_value(), "no run '{}' in store {}", req.resume_run, req.store_dir);
+    cfg = config::Config::from_yaml_string(info->config, experiment_schema(info->task));
+    ckpt = st.run_dir(info->id) + "/checkpoint.pt";
+  } else {
+    cfg = config::Experiment::load(req.experiment_path, req.profile, config::parse_overrides(req.overrides),
+                                   experiment_schema)
+              .base();
+  }
+  install_stop_handlers();
+  Prepared p = prepare_run(cfg, req.store_dir);
+  std::optional<Backbone> backbone;
+  if (uses_backbone(cfg)) backbone = load_or_pretrain_backbone(cfg, *p.task, req.store_dir, false);
+  Trainer trainer(cfg, p.tok, p.metric, p.loss, p.task.get());
+  if (!ckpt.empty() && std::filesystem::exists(ckpt)) trainer.load_checkpoint(ckpt);
+  else if (backbone) trainer.load_backbone(backbone->weights_path);
+  const auto pg = ProcessGroup::connect(rz, rendezvous_timeout());
+  trainer.set_process_group(pg.get());
+  TrainHooks hooks;
+  hooks.show_progress = false;
+  hooks.should_stop = [] { return stop_requested(); };
+  const bool completed = trainer.train(p.data.data.train, hooks);
+  return {"", completed ? "finished" : "interrupted", {}};
+}
+
 }  // namespace
 
 RunOutcome run_experiment(const RunRequest& req) {
+  DIST2_CHECK(req.nproc >= 1, "--nproc must be >= 1, got {}", req.nproc);
+  Rendezvous rz = rendezvous_from_env();
+  if (req.nproc > 1) {
+    DIST2_CHECK(rz.world == 1, "--nproc {} under a launcher that already set WORLD_SIZE={}: use one or the other",
+                req.nproc, rz.world);
+    DIST2_CHECK(distributed_available(), "--nproc {}: this dist2 was built without c10d's Gloo process group "
+                "(install libgloo-dev and rebuild)", req.nproc);
+    rz = Rendezvous{0, req.nproc, "127.0.0.1", free_local_port()};
+  }
+  if (rz.rank != 0) return run_rank(req, rz);
+
   // Resuming reads a store; only a new run may create one.
   DIST2_CHECK(req.resume_run.empty() || store::Store::exists(req.store_dir),
               "no run store at {} (give --store DIR or set DIST2_STORE)", req.store_dir);
@@ -116,7 +225,10 @@ RunOutcome run_experiment(const RunRequest& req) {
   install_stop_handlers();
   RunOutcome outcome{run_id, "running", {}};
   const bool resuming = !req.resume_run.empty();
+  std::optional<LocalRanks> ranks;
+  std::unique_ptr<ProcessGroup> pg;
   try {
+    if (req.nproc > 1) ranks.emplace(req, rz, st.run_dir(run_id));
     Prepared p = prepare_run(cfg, req.store_dir);
     std::optional<Backbone> backbone;
     if (uses_backbone(cfg)) backbone = load_or_pretrain_backbone(cfg, *p.task, req.store_dir, req.progress);
@@ -125,6 +237,11 @@ RunOutcome run_experiment(const RunRequest& req) {
     const bool from_checkpoint = resuming && std::filesystem::exists(ckpt);
     if (from_checkpoint) trainer.load_checkpoint(ckpt);
     else if (backbone) trainer.load_backbone(backbone->weights_path);
+    if (rz.world > 1) {
+      pg = ProcessGroup::connect(rz, rendezvous_timeout());
+      trainer.set_process_group(pg.get());
+      st.set_tag(run_id, "world_size", std::to_string(rz.world));
+    }
     // The step-0 rows, once per run (a resumed run has them from its first start).
     if (!resuming || st.metrics(run_id, "train", "tau").empty()) {
       auto refs = p.task->reference_metrics(cfg, p.data.data);
@@ -147,7 +264,10 @@ RunOutcome run_experiment(const RunRequest& req) {
 
     TrainHooks hooks;
     hooks.show_progress = req.progress;
+    st.set_tag(run_id, "device", device_label(trainer.device()));
+    bool impl_recorded = false;
     hooks.on_log = [&](int64_t step, const std::map<std::string, double>& v) {
+      if (!impl_recorded) impl_recorded = record_loss_impl(st, run_id, trainer);
       st.log_metrics(run_id, rows_of(run_id, "train", step, v));
       st.heartbeat(run_id);
     };
@@ -162,6 +282,10 @@ RunOutcome run_experiment(const RunRequest& req) {
       const std::string what = e.what();
       if (what.find(" at step ") != std::string::npos) throw;
       throw Error(fmt::format("{} at step {}", what, trainer.step()));
+    }
+    if (ranks) {
+      const std::string why = ranks->wait_all();
+      DIST2_CHECK(why.empty(), "{} at step {} (its log: {}/rank*.log)", why, trainer.step(), st.run_dir(run_id));
     }
     if (!completed) {
       trainer.save_checkpoint(ckpt);

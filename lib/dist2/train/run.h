@@ -18,10 +18,14 @@ struct RunRequest {
   bool progress = true;
   std::string resume_run;              // continue this run from its last checkpoint
   std::string variant;                 // the sweep trial's label, recorded with the run
+  // Data-parallel ranks on this machine: > 1 makes this process rank 0, which
+  // starts the others. Under a launcher that sets RANK / WORLD_SIZE (torchrun,
+  // srun) leave it at 1: each process is the rank the environment names.
+  int nproc = 1;
 };
 
 struct RunOutcome {
-  std::string run_id;
+  std::string run_id;  // empty on ranks other than 0 (they record nothing)
   std::string status;  // finished | interrupted (failures throw, after recording the run as failed)
   std::map<std::string, double> test_metrics;
 };

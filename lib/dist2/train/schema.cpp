@@ -42,6 +42,9 @@ config::Schema pipeline_schema() {
   s.add_float("train.grad_clip", 1.0, 0.0, {}, "clip the gradient norm (0 = off)", false);
   s.add_int("train.log_every", 50, 1, {}, "steps between logged training losses");
   s.add_int("train.checkpoint_every", 0, 0, {}, "steps between checkpoints (0 = only at the end)");
+  s.add_string("train.device", "cpu", {"cpu", "cuda", "auto"},
+               "where the run computes: cpu, cuda (the fused CUDA kernel is the loss), or auto (cuda when LibTorch sees a GPU); not part of the config hash");
+  s.not_hashed("train.device");
 
   s.add_string("loss.kind", "dist", loss_kind_choices(),
                "loss (binary: a scalar head trained on preference pairs, the reward task's baseline)");

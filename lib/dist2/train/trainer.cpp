@@ -8,6 +8,7 @@
 
 #include "dist2/loss/fused.h"
 #include "dist2/train/batch.h"
+#include "dist2/train/device.h"
 #include "dist2/util/error.h"
 #include "dist2/util/files.h"
 #include "dist2/util/progress.h"
@@ -43,10 +44,12 @@ GptOptions gpt_options(const config::Config& cfg, int64_t vocab_size) {
 Trainer::Trainer(const config::Config& cfg, const Tokenizer& tok, const MetricSpace& metric, const LossOptions& loss,
                  const Task* task)
     : cfg_(cfg), tok_(tok), metric_(metric), loss_(loss), task_(task), seed_(static_cast<uint64_t>(cfg.get_int("seed"))) {
+  device_ = resolve_device(cfg.get_string("train.device"));
   torch::manual_seed(mix_seed(seed_, 1));  // init depends on the seed only, not on the loss
   GptOptions o = gpt_options(cfg, tok.vocab_size());
   o.scalar_head = kind_needs_scalar_head(cfg.get_string("loss.kind"));
-  model_ = Gpt(o);
+  model_ = Gpt(o);  // initialised on the CPU, so a seed gives the same weights on every device
+  model_->to(device_);
   optimizer_ = std::make_unique<torch::optim::AdamW>(
       model_->parameters(), torch::optim::AdamWOptions(cfg.get_double("train.lr"))
                                 .betas({0.9, 0.95})
@@ -97,26 +100,47 @@ bool Trainer::train(const std::vector<Example>& data, const TrainHooks& hooks) {
   auto pairs = !pair_objective || !pairs_.empty() || task_ == nullptr ? pairs_ : task_->preference_pairs(data);
   auto objective = make_objective(cfg_, tok_, metric_, loss_, task_, std::move(pairs));
   const int64_t items = objective->item_count(data);
+  const int64_t per_step = items_per_step(cfg_.get_int("train.batch_size"), *objective);
+  const int world = pg_ ? pg_->world() : 1;
+  DIST2_CHECK(per_step >= world, "{} ranks need at least {} items per step, and train.batch_size gives {}", world,
+              world, per_step);
+  if (world > 1) {
+    objective->set_process_group(pg_);
+    broadcast_parameters(*pg_, model_->parameters());  // every rank starts from rank 0's weights
+  }
   Progress progress("train", total, hooks.show_progress);
   double sum_loss = 0, sum_ce = 0, sum_aux = 0;
   int64_t window = 0;
   while (step_ < total) {
-    if (hooks.should_stop && hooks.should_stop()) return false;
+    bool stop = hooks.should_stop && hooks.should_stop();
+    if (world > 1) stop = pg_->sum(stop ? 1.0 : 0.0) > 0;  // all ranks stop at the same step
+    if (stop) return false;
     const double lr = lr_at(step_, total);
     for (auto& group : optimizer_->param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 
     optimizer_->zero_grad();
-    LossTerms terms = objective->step(model_, data, indices_for_step(items, step_, items_per_step(cfg_.get_int("train.batch_size"), *objective)),
-                                      mix_seed(seed_, 5000000 + static_cast<uint64_t>(step_)));
-    const double loss_value = terms.total.item<double>();
+    std::vector<int64_t> picked = indices_for_step(items, step_, per_step);
+    if (world > 1) {  // this rank's contiguous shard of the global batch
+      const auto [begin, end] = shard_range(static_cast<int64_t>(picked.size()), pg_->rank(), world);
+      picked = std::vector<int64_t>(picked.begin() + begin, picked.begin() + end);
+    }
+    LossTerms terms = objective->step(model_, data, picked, mix_seed(seed_, 5000000 + static_cast<uint64_t>(step_)));
+    if (impl_used_.empty()) impl_used_ = objective->impl_used(), fallback_reason_ = objective->fallback_reason();
+    double loss_value = terms.total.item<double>(), ce_value = terms.ce.item<double>(), aux_value = terms.aux.item<double>();
+    if (world > 1) {  // the shards' shares add up to the global batch's loss
+      std::vector<torch::Tensor> v{torch::tensor({loss_value, ce_value, aux_value}, torch::kFloat64)};
+      pg_->allreduce_sum(v);
+      loss_value = v[0][0].item<double>(), ce_value = v[0][1].item<double>(), aux_value = v[0][2].item<double>();
+    }
     DIST2_CHECK(std::isfinite(loss_value), "non-finite loss {} at step {}", loss_value, step_);
     terms.total.backward();
+    if (world > 1) allreduce_gradients(*pg_, model_->parameters());
     if (clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), clip);
     optimizer_->step();
     ++step_;
 
-    sum_loss += loss_value, sum_ce += terms.ce.item<double>(), sum_aux += terms.aux.item<double>(), ++window;
+    sum_loss += loss_value, sum_ce += ce_value, sum_aux += aux_value, ++window;
     if (step_ % log_every == 0 || step_ == total) {
       if (hooks.on_log)
         hooks.on_log(step_, {{"loss", sum_loss / window}, {"ce", sum_ce / window}, {"aux", sum_aux / window}, {"lr", lr}});
@@ -159,7 +183,7 @@ void Trainer::load_backbone(const std::string& path) {
   Gpt backbone(o);
   try {
     torch::serialize::InputArchive archive;
-    archive.load_from(bytes);
+    archive.load_from(bytes, torch::Device(torch::kCPU));  // a backbone saved on any device
     backbone->load(archive);
   } catch (const c10::Error& e) {
     throw Error(fmt::format("backbone '{}' is unreadable or from another model: {}", path,
@@ -173,7 +197,7 @@ void Trainer::load_checkpoint(const std::string& path) {
   std::istringstream bytes(read_file_checksummed(path));
   torch::serialize::InputArchive archive, model_ar, opt_ar;
   try {
-    archive.load_from(bytes);
+    archive.load_from(bytes, device_);  // a checkpoint from any device resumes on this one
     archive.read("model", model_ar);
     archive.read("optimizer", opt_ar);
     model_->load(model_ar);

@@ -15,6 +15,7 @@
 #include "dist2/loss/fused.h"
 #include "dist2/loss/loss.h"
 #include "dist2/model/gpt.h"
+#include "dist2/train/distributed.h"
 #include "dist2/train/objective.h"
 #include "dist2/tasks/task.h"
 #include "dist2/tokenizer/tokenizer.h"
@@ -46,6 +47,10 @@ class Trainer {
   // (chosen, rejected) indices into the training examples, for pair objectives
   // (loss.kind=binary); by default the task's preference_pairs of the data.
   void set_preference_pairs(std::vector<std::pair<size_t, size_t>> pairs) { pairs_ = std::move(pairs); }
+  // Data-parallel training: this trainer is one rank of `pg` (null: alone). Each
+  // step takes its shard of the global batch; gradients are summed across ranks;
+  // the logged losses are the global ones on every rank.
+  void set_process_group(ProcessGroup* pg) { pg_ = pg; }
   // Initialises the model from pretrained backbone weights (before training starts).
   void load_backbone(const std::string& path);
   // Writes the model's weights alone (a backbone), checksummed.
@@ -53,6 +58,12 @@ class Trainer {
 
   Gpt& model() { return model_; }
   int64_t step() const { return step_; }
+  // Where the model and every step's tensors live (train.device).
+  const torch::Device& device() const { return device_; }
+  // The loss implementation the steps ran, and why not fused when it fell back
+  // (Objective::impl_used); empty before the first step.
+  const std::string& loss_impl_used() const { return impl_used_; }
+  const std::string& loss_fallback_reason() const { return fallback_reason_; }
   void save_checkpoint(const std::string& path) const;
   void load_checkpoint(const std::string& path);
 
@@ -66,11 +77,14 @@ class Trainer {
   const MetricSpace& metric_;
   LossOptions loss_;
   const Task* task_;
+  torch::Device device_{torch::kCPU};
   Gpt model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   int64_t step_ = 0;
   uint64_t seed_ = 0;
   std::vector<std::pair<size_t, size_t>> pairs_;
+  std::string impl_used_, fallback_reason_;
+  ProcessGroup* pg_ = nullptr;
 };
 
 // The model of a config: model.* keys, and the image front end when the task's

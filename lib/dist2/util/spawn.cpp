@@ -1,0 +1,49 @@
+#include "dist2/util/spawn.h"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "dist2/util/error.h"
+
+namespace dist2 {
+
+pid_t spawn_child(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
+                  const std::string& log_path) {
+  DIST2_CHECK(!args.empty(), "spawn_child: no program");
+  // Everything the child needs is built before fork: after it only async-signal-safe calls.
+  std::vector<std::string> a = args;
+  std::vector<char*> argv;
+  for (auto& s : a) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  DIST2_CHECK(pid >= 0, "cannot start a child process: {}", std::strerror(errno));
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(143);  // the parent died before prctl
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    if (!log_path.empty()) {
+      const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) dup2(fd, STDOUT_FILENO), dup2(fd, STDERR_FILENO), close(fd);
+    }
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+std::string self_executable() {
+  std::error_code ec;
+  const auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  DIST2_CHECK(!ec, "cannot find this executable (/proc/self/exe): {}", ec.message());
+  return path.string();
+}
+
+}  // namespace dist2
