@@ -1,6 +1,7 @@
 #pragma once
 // Test helpers: run the built dist2 executable, read the JSON it prints.
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <sys/wait.h>
@@ -27,6 +28,12 @@ inline Result run_dist2(const std::string& args, const std::string& env = "") {
   const int st = pclose(p);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   return r;
+}
+
+// The exit status of a shell command.
+inline int run_shell_status(const std::string& cmd) {
+  const int st = std::system(cmd.c_str());
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 // The JSON document a command printed (its whole output); a parse error names the output.

@@ -6,7 +6,9 @@
 #include <cstring>
 #include <cmath>
 #include <string>
+#include <thread>
 
+#include "dist2/util/threads.h"
 #include "tests/support.h"
 
 TEST_CASE("dist2 bench loss --quick --json prints valid JSON with the expected keys", "[kernels]") {
@@ -34,11 +36,75 @@ TEST_CASE("dist2 bench loss --quick --json prints valid JSON with the expected k
   }
 }
 
-TEST_CASE("dist2 bench: train is not built yet, a subcommand is required", "[kernels]") {
-  auto t = dist2::test::run_dist2("bench train");
-  CHECK(t.status == 2);
-  CHECK(t.out.find("not built yet") != std::string::npos);
+TEST_CASE("dist2 bench train --quick --json: every split measured, best split and ratios consistent", "[kernels]") {
+  auto r = dist2::test::run_dist2("bench train --quick --json --no-python --splits 1x1 --splits 1x2");
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const nlohmann::json j = dist2::test::parse_json_output(r.out);
+  CHECK(j.at("model").at("n_layer") == 1);
+  CHECK(j.at("model").at("params").get<int64_t>() > 0);
+  REQUIRE(j.at("splits").size() == 2);
+  double best = 0;
+  for (const auto& s : j.at("splits")) {
+    INFO(s.dump());
+    const double ms = s.at("cpp_ms_per_step").get<double>(), tps = s.at("cpp_tokens_per_s").get<double>();
+    CHECK(ms > 0);
+    CHECK(tps == Approx(8 * 16 / (ms / 1e3)).epsilon(1e-9));  // quick: batch 8 x 16 tokens
+    CHECK(s.at("cpp_peak_rss_mb").get<double>() > 10);
+    CHECK(s.at("python_ms_per_step").is_null());  // --no-python
+    best = std::max(best, tps);
+  }
+  const auto& b = j.at("best_cpp");
+  for (const auto& s : j.at("splits"))
+    if (s.at("intra_threads") == b.at(0) && s.at("blas_threads") == b.at(1)) CHECK(s.at("cpp_tokens_per_s") == best);
+  CHECK(j.at("best_ratio").is_null());
+}
+
+TEST_CASE("dist2 bench train: the Python peer builds the same model, where python3-torch is installed", "[kernels]") {
+  if (dist2::test::run_shell_status("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
+    WARN("skipped: /usr/bin/python3 cannot import torch (make bench-setup installs python3-torch)");
+    return;
+  }
+  auto r = dist2::test::run_dist2("bench train --quick --json --splits 1x1");
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const nlohmann::json j = dist2::test::parse_json_output(r.out);
+  CHECK(j.at("model").at("python_params") == j.at("model").at("params"));
+  CHECK(j.at("splits").at(0).at("python_ms_per_step").get<double>() > 0);
+  CHECK(j.at("best_ratio").get<double>() > 0);
+}
+
+TEST_CASE("dist2 bench: bad input is a one-line error, a subcommand is required", "[kernels]") {
+  for (const char* bad : {"bench train --splits 0x1", "bench train --splits 2", "bench train --splits 1x2x3"}) {
+    auto t = dist2::test::run_dist2(bad);
+    INFO(bad << ": " << t.out);
+    CHECK(t.status != 0);
+    CHECK(t.out.find("bad thread split") != std::string::npos);
+  }
   CHECK(dist2::test::run_dist2("bench").status != 0);
   CHECK(dist2::test::run_dist2("bench loss --repeat 0").status != 0);
   CHECK(dist2::test::run_dist2("bench loss --device tpu").status != 0);
+}
+
+TEST_CASE("bench train --save records the fastest split per core count; --threads N follows it on this machine",
+          "[kernels]") {
+  char tmpl[] = "/tmp/dist2-threads-XXXXXX";
+  const std::string file = std::string(mkdtemp(tmpl)) + "/threads.json";
+  auto r = dist2::test::run_dist2("bench train --quick --no-python --splits 1x1 --save", "DIST2_THREADS_FILE=" + file);
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  REQUIRE(dist2::saved_thread_split(1, dist2::cpu_model(), cores) == std::nullopt);  // not this process's file yet
+  setenv("DIST2_THREADS_FILE", file.c_str(), 1);
+  CHECK(dist2::saved_thread_split(1, dist2::cpu_model(), cores) == std::pair<int, int>{1, 1});
+  // A split for 2 cores, written by hand: --threads 2 takes it; another machine's file is ignored.
+  const int before = dist2::threads();
+  dist2::save_thread_splits({{2, {1, 2}}}, dist2::cpu_model(), cores);
+  dist2::set_threads(2);
+  CHECK(dist2::threads() == 1);
+  dist2::save_thread_splits({{2, {1, 2}}}, "another CPU", cores);
+  dist2::set_threads(2);
+  CHECK(dist2::threads() == 2);
+  unsetenv("DIST2_THREADS_FILE");
+  dist2::set_threads(before);
 }

@@ -7,11 +7,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
-#include <sys/wait.h>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "dist2/bench/harness.h"
 #include "dist2/loss/fused.h"
 #include "dist2/loss/loss.h"
 #include "dist2/util/error.h"
@@ -53,17 +53,6 @@ void synchronize(const torch::Device& device) {
 #else
   (void)device;
 #endif
-}
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      return colon == std::string::npos ? line : line.substr(colon + 2);
-    }
-  return "unknown CPU";
 }
 
 // Wall-clock seconds of fn() with the device synchronised around it (CUDA
@@ -132,7 +121,7 @@ class PeakMemory {
       return;
     }
     std::ofstream("/proc/self/clear_refs") << "5";
-    base_ = status_bytes("VmRSS");
+    base_ = process_status_bytes("VmRSS");
   }
 
   double peak() const {
@@ -147,17 +136,10 @@ class PeakMemory {
       return kNaN;
 #endif
     }
-    return status_bytes("VmHWM") - base_;
+    return process_status_bytes("VmHWM") - base_;
   }
 
  private:
-  static double status_bytes(const std::string& field) {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-      if (line.rfind(field + ":", 0) == 0) return 1024.0 * std::stod(line.substr(field.size() + 1));
-    return kNaN;
-  }
   torch::Device device_;
   double base_ = 0;
 };
@@ -225,77 +207,12 @@ Measured measure(CaseInputs& in, int repeat, Body&& body) {
 
 // ---- the Python PyTorch peer ----
 
-struct Shell {
-  int status = -1;
-  std::string out;
-};
-
-Shell run_shell(const std::string& cmd) {
-  Shell r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return out + "'";
-}
-
-struct PythonPeer {
-  std::string exe;      // empty: not available
-  std::string script;
-  std::string version;  // or why it is skipped
-};
-
-PythonPeer find_python_peer() {
-  PythonPeer peer;
-  peer.script = std::string(DIST2_SOURCE_DIR) + "/kernels/bench/composed_loss.py";
-  if (!std::ifstream(peer.script).good()) {
-    peer.version = "skipped: " + peer.script + " not found";
-    return peer;
-  }
-  std::vector<std::string> candidates;
-  if (const char* env = std::getenv("DIST2_PYTHON")) candidates.emplace_back(env);
-  candidates.emplace_back("python3");
-  candidates.emplace_back("/usr/bin/python3");
-  for (const auto& exe : candidates) {
-    auto r = run_shell(shell_quote(exe) +
-                       " -c 'import sys, torch; print(sys.version.split()[0], torch.__version__)' 2>/dev/null");
-    if (r.status == 0 && !r.out.empty()) {
-      peer.exe = exe;
-      std::string v = r.out.substr(0, r.out.find('\n'));
-      const auto sp = v.find(' ');
-      peer.version = fmt::format("{} (Python {}, torch {})", exe, v.substr(0, sp), v.substr(sp + 1));
-      return peer;
-    }
-  }
-  peer.version = "skipped: no python3 that imports torch (set DIST2_PYTHON)";
-  return peer;
-}
-
-// The peer prints one JSON object as its last line (warnings may come before it);
-// a field it lacks or leaves null is NaN.
+// The peer's last line is one JSON object; a field it lacks or leaves null is NaN.
 Measured parse_peer_output(const std::string& out) {
-  const auto last = out.find_last_not_of("\n");
-  const auto start = last == std::string::npos ? std::string::npos : out.rfind('\n', last);
-  const std::string line = start == std::string::npos ? out : out.substr(start + 1);
-  auto field = [](const json::Json& j, const char* key) {
-    return j.contains(key) && j[key].is_number() ? j[key].get<double>() : kNaN;
-  };
-  try {
-    const json::Json j = json::parse(line);
-    if (!j.is_object()) return {};
-    return {field(j, "median_s"), field(j, "peak_bytes")};
-  } catch (const Error&) {
-    return {};
-  }
+  const json::Json j = last_json_line(out);
+  auto field = [&](const char* key) { return j.contains(key) && j[key].is_number() ? j[key].get<double>() : kNaN; };
+  if (!j.is_object()) return {};
+  return {field("median_s"), field("peak_bytes")};
 }
 
 Measured run_python_peer(const PythonPeer& peer, const LossBenchCase& c, const torch::Device& device, int repeat,
@@ -447,7 +364,7 @@ LossBenchReport run_loss_bench(const LossBenchOptions& opt) {
   report.quick = opt.quick;
   report.memory_method = PeakMemory::method(device);
   PythonPeer peer;
-  if (opt.python) peer = find_python_peer();
+  if (opt.python) peer = find_python_peer("composed_loss.py");
   else peer.version = "skipped: --no-python";
   report.python = peer.version;
   for (const LossBenchCase& c : loss_bench_cases(opt)) {

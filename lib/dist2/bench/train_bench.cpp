@@ -1,0 +1,315 @@
+#include "dist2/bench/train_bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <thread>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "dist2/bench/harness.h"
+#include "dist2/model/gpt.h"
+#include "dist2/train/schema.h"
+#include "dist2/util/error.h"
+#include "dist2/util/json.h"
+#include "dist2/util/threads.h"
+
+namespace dist2::bench {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double median(std::vector<double> xs) {
+  xs.erase(std::remove_if(xs.begin(), xs.end(), [](double x) { return std::isnan(x); }), xs.end());
+  if (xs.empty()) return kNaN;
+  std::sort(xs.begin(), xs.end());
+  const size_t h = xs.size() / 2;
+  return xs.size() % 2 ? xs[h] : 0.5 * (xs[h - 1] + xs[h]);
+}
+
+template <typename F>
+double median_of(const std::vector<StepTiming>& ts, F field) {
+  std::vector<double> xs;
+  for (const auto& t : ts) xs.push_back(field(t));
+  return median(xs);
+}
+
+TrainBenchOptions resolved(TrainBenchOptions o) {
+  if (o.quick) {
+    o.n_layer = 1, o.d_model = 32, o.n_head = 2, o.context = 16, o.batch = 8;
+    o.steps = 3, o.warmup = 1, o.repeat = 1;
+  }
+  DIST2_CHECK(o.d_model % o.n_head == 0, "--d-model ({}) must be a multiple of --n-head ({})", o.d_model, o.n_head);
+  DIST2_CHECK(o.steps >= 1 && o.warmup >= 0 && o.repeat >= 1, "--steps and --repeat must be >= 1, --warmup >= 0");
+  return o;
+}
+
+// The options a child process or the peer needs, as flags both understand.
+std::string size_flags(const TrainBenchOptions& o) {
+  return fmt::format("--n-layer {} --d-model {} --n-head {} --context {} --batch {} --steps {} --warmup {} --seed {}",
+                     o.n_layer, o.d_model, o.n_head, o.context, o.batch, o.steps, o.warmup, o.seed);
+}
+
+std::vector<std::pair<int, int>> splits_of(const TrainBenchOptions& o, int cores) {
+  if (!o.splits.empty()) return o.splits;
+  std::vector<std::pair<int, int>> all;
+  for (int intra = 1; intra <= cores; ++intra)
+    for (int blas = 1; blas <= cores; ++blas) all.emplace_back(intra, blas);
+  return all;
+}
+
+StepTiming run_cpp_child(const std::string& self, const TrainBenchOptions& o, int intra, int blas) {
+  const std::string cmd = fmt::format("{} bench train --one-split {},{} {} 2>&1", shell_quote(self), intra, blas,
+                                      size_flags(o));
+  const Shell r = run_shell(cmd);
+  const StepTiming t = step_timing_from_json(r.out);
+  DIST2_CHECK(r.status == 0 && !std::isnan(t.ms_median), "bench train: the measuring process failed ({}): {}", cmd,
+              r.out.substr(0, 300));
+  return t;
+}
+
+// NaN timings when the peer fails (said on stderr): the table shows a dash.
+StepTiming run_python(const PythonPeer& peer, const TrainBenchOptions& o, int64_t vocab, int intra, int blas) {
+  const std::string cmd = fmt::format("{} {} --vocab {} {} --intra-threads {} --blas-threads {} 2>&1",
+                                      shell_quote(peer.exe), shell_quote(peer.script), vocab, size_flags(o), intra, blas);
+  const Shell r = run_shell(cmd);
+  const StepTiming t = step_timing_from_json(r.out);
+  if (r.status != 0 || std::isnan(t.ms_median))
+    fmt::print(stderr, "dist2 bench train: the Python peer failed ({}): {}\n", cmd, r.out.substr(0, 300));
+  return t;
+}
+
+std::string num(double x, int digits = 1) { return std::isnan(x) ? "–" : fmt::format("{:.{}f}", x, digits); }
+
+}  // namespace
+
+double SplitResult::cpp_ms() const { return median_of(cpp, [](const StepTiming& t) { return t.ms_median; }); }
+double SplitResult::python_ms() const { return median_of(python, [](const StepTiming& t) { return t.ms_median; }); }
+double SplitResult::cpp_tokens_per_s() const {
+  return median_of(cpp, [](const StepTiming& t) { return t.tokens_per_s; });
+}
+double SplitResult::python_tokens_per_s() const {
+  return median_of(python, [](const StepTiming& t) { return t.tokens_per_s; });
+}
+double SplitResult::cpp_peak_mb() const { return median_of(cpp, [](const StepTiming& t) { return t.peak_rss_mb; }); }
+double SplitResult::python_peak_mb() const {
+  return median_of(python, [](const StepTiming& t) { return t.peak_rss_mb; });
+}
+
+namespace {
+template <typename F>
+int best_by(const std::vector<SplitResult>& splits, F tokens_per_s) {
+  int best = -1;
+  for (size_t i = 0; i < splits.size(); ++i) {
+    const double v = tokens_per_s(splits[i]);
+    if (!std::isnan(v) && (best < 0 || v > tokens_per_s(splits[static_cast<size_t>(best)]))) best = static_cast<int>(i);
+  }
+  return best;
+}
+}  // namespace
+
+int TrainBenchReport::best_cpp() const {
+  return best_by(splits, [](const SplitResult& s) { return s.cpp_tokens_per_s(); });
+}
+int TrainBenchReport::best_python() const {
+  return best_by(splits, [](const SplitResult& s) { return s.python_tokens_per_s(); });
+}
+
+std::map<int, std::pair<int, int>> best_split_by_cores(const TrainBenchReport& r) {
+  std::map<int, std::pair<int, int>> best;
+  for (int n = 1; n <= r.cores; ++n) {
+    double best_tps = 0;
+    for (const SplitResult& s : r.splits) {
+      const double tps = s.cpp_tokens_per_s();
+      if (s.intra <= n && s.blas <= n && !std::isnan(tps) && tps > best_tps) best_tps = tps, best[n] = {s.intra, s.blas};
+    }
+  }
+  return best;
+}
+
+int64_t regression_vocab() {
+  config::Config cfg(experiment_schema("regression"));
+  return tokenizer_for(cfg).vocab_size();
+}
+
+StepTiming measure_cpp_step(const TrainBenchOptions& o_in, int intra, int blas) {
+  const TrainBenchOptions o = resolved(o_in);
+  set_thread_split(intra, blas);
+  torch::manual_seed(o.seed);
+  GptOptions g;
+  g.vocab_size = regression_vocab();
+  g.context = o.context;
+  g.n_layer = o.n_layer;
+  g.d_model = o.d_model;
+  g.n_head = o.n_head;
+  Gpt model(g);
+  model->train();
+  // trainer.cpp's optimizer and clipping; a plain cross-entropy over every position.
+  torch::optim::AdamW optimizer(model->parameters(),
+                                torch::optim::AdamWOptions(1e-3).betas({0.9, 0.95}).weight_decay(0.01));
+  const auto ids = torch::randint(g.vocab_size, {o.batch, o.context}, torch::kInt64);
+  const auto targets = torch::randint(g.vocab_size, {o.batch * o.context}, torch::kInt64);
+  auto step = [&] {
+    optimizer.zero_grad();
+    auto logits = model->forward(ids, {});
+    auto loss = torch::nn::functional::cross_entropy(logits.view({-1, g.vocab_size}), targets);
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
+    optimizer.step();
+    return loss.item<double>();  // as the trainer reads it every step
+  };
+  for (int i = 0; i < o.warmup; ++i) step();
+  std::vector<double> ms;
+  for (int i = 0; i < o.steps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    step();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  StepTiming t;
+  t.ms_median = median(ms);
+  t.ms_min = *std::min_element(ms.begin(), ms.end());
+  t.tokens_per_s = static_cast<double>(o.batch * o.context) / (t.ms_median / 1e3);
+  t.peak_rss_mb = process_status_bytes("VmHWM") / (1024.0 * 1024.0);
+  t.params = model->parameter_count();
+  return t;
+}
+
+TrainBenchReport run_train_bench(const TrainBenchOptions& opt_in, const std::string& self_exe) {
+  TrainBenchReport r;
+  r.options = resolved(opt_in);
+  const TrainBenchOptions& o = r.options;
+  r.vocab = regression_vocab();
+  r.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  r.cpu = cpu_model();
+  const PythonPeer peer = o.python ? find_python_peer("train_step.py") : PythonPeer{{}, {}, "skipped (--no-python)"};
+  r.python = peer.version;
+  for (const auto& [intra, blas] : splits_of(o, r.cores)) {
+    DIST2_CHECK(intra >= 1 && blas >= 1, "thread counts must be >= 1, got {}x{}", intra, blas);
+    r.splits.push_back(SplitResult{intra, blas, {}, {}});
+  }
+  const size_t total = r.splits.size() * static_cast<size_t>(o.repeat);
+  size_t done = 0;
+  // Repeats outermost and the two sides back to back: slow periods of a shared
+  // machine fall on both sides alike.
+  for (int rep = 0; rep < o.repeat; ++rep)
+    for (SplitResult& s : r.splits) {
+      const StepTiming c = run_cpp_child(self_exe, o, s.intra, s.blas);
+      s.cpp.push_back(c);
+      r.params = c.params;
+      std::string py = "";
+      if (!peer.exe.empty()) {
+        const StepTiming p = run_python(peer, o, r.vocab, s.intra, s.blas);
+        if (!std::isnan(p.ms_median)) s.python.push_back(p), r.python_params = p.params;
+        py = fmt::format(", Python {} ms", num(p.ms_median));
+      }
+      ++done;
+      if (isatty(STDERR_FILENO))  // progress for a person; a pipe gets the table or JSON alone
+        fmt::print(stderr, "bench train [{}/{}] intra {} x BLAS {}: C++ {} ms/step{}\n", done, total, s.intra, s.blas,
+                 num(c.ms_median), py);
+    }
+  return r;
+}
+
+std::string to_table(const TrainBenchReport& r) {
+  const TrainBenchOptions& o = r.options;
+  std::string out = fmt::format(
+      "dist2 bench train: the regression model's training step, GPT {} layers x {} ({} heads), vocabulary {}, "
+      "{} parameters; batch {} x {} tokens; AdamW, clip 1.0, cross-entropy; median of {} timed steps after {}, "
+      "median over {} processes per cell\n",
+      o.n_layer, o.d_model, o.n_head, r.vocab, r.params, o.batch, o.context, o.steps, o.warmup, o.repeat);
+  out += fmt::format("machine: {} x {} cores; Python peer: {}\n\n", r.cpu, r.cores, r.python);
+  out += "| intra x BLAS threads | C++ ms/step | Python ms/step | C++ tokens/s | Python tokens/s | C++ / Python | C++ peak MiB | Python peak MiB |\n";
+  out += "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const SplitResult& s : r.splits)
+    out += fmt::format("| {} x {} | {} | {} | {} | {} | {} | {} | {} |\n", s.intra, s.blas, num(s.cpp_ms()),
+                       num(s.python_ms()), num(s.cpp_tokens_per_s(), 0), num(s.python_tokens_per_s(), 0),
+                       num(s.cpp_tokens_per_s() / s.python_tokens_per_s(), 2), num(s.cpp_peak_mb(), 0),
+                       num(s.python_peak_mb(), 0));
+  const int bc = r.best_cpp(), bp = r.best_python();
+  if (bc >= 0) {
+    const SplitResult& c = r.splits[static_cast<size_t>(bc)];
+    out += fmt::format("\nbest C++: intra {} x BLAS {}, {} tokens/s", c.intra, c.blas, num(c.cpp_tokens_per_s(), 0));
+    if (bp >= 0) {
+      const SplitResult& p = r.splits[static_cast<size_t>(bp)];
+      out += fmt::format("; best Python: intra {} x BLAS {}, {} tokens/s; best against best: {}x (target >= 1.25x)",
+                         p.intra, p.blas, num(p.python_tokens_per_s(), 0),
+                         num(c.cpp_tokens_per_s() / p.python_tokens_per_s(), 2));
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string to_json(const StepTiming& t) {
+  const json::Json j = {{"ms_per_step_median", t.ms_median},
+                        {"ms_per_step_min", t.ms_min},
+                        {"tokens_per_s", t.tokens_per_s},
+                        {"peak_rss_mb", t.peak_rss_mb},
+                        {"params", t.params}};
+  return json::dump(j);
+}
+
+StepTiming step_timing_from_json(const std::string& process_output) {
+  const json::Json j = last_json_line(process_output);
+  auto field = [&](const char* key) {
+    return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : kNaN;
+  };
+  StepTiming t;
+  t.ms_median = field("ms_per_step_median");
+  t.ms_min = field("ms_per_step_min");
+  t.tokens_per_s = field("tokens_per_s");
+  t.peak_rss_mb = field("peak_rss_mb");
+  const double params = field("params");
+  t.params = std::isnan(params) ? 0 : static_cast<int64_t>(params);
+  return t;
+}
+
+std::string to_json(const TrainBenchReport& r) {
+  const TrainBenchOptions& o = r.options;
+  auto or_null = [](double x) { return std::isnan(x) ? json::Json() : json::Json(x); };
+  json::Json splits = json::Json::array();
+  for (const SplitResult& s : r.splits) {
+    json::Json cpp = json::Json::array(), py = json::Json::array();
+    for (const auto& t : s.cpp) cpp.push_back(t.ms_median);
+    for (const auto& t : s.python) py.push_back(t.ms_median);
+    splits.push_back({{"intra_threads", s.intra},
+                      {"blas_threads", s.blas},
+                      {"cpp_ms_per_step", or_null(s.cpp_ms())},
+                      {"python_ms_per_step", or_null(s.python_ms())},
+                      {"cpp_tokens_per_s", or_null(s.cpp_tokens_per_s())},
+                      {"python_tokens_per_s", or_null(s.python_tokens_per_s())},
+                      {"cpp_peak_rss_mb", or_null(s.cpp_peak_mb())},
+                      {"python_peak_rss_mb", or_null(s.python_peak_mb())},
+                      {"cpp_ms_per_process", cpp},
+                      {"python_ms_per_process", py}});
+  }
+  const int bc = r.best_cpp(), bp = r.best_python();
+  const double ratio = bc >= 0 && bp >= 0 ? r.splits[static_cast<size_t>(bc)].cpp_tokens_per_s() /
+                                                r.splits[static_cast<size_t>(bp)].python_tokens_per_s()
+                                          : kNaN;
+  const json::Json j = {{"model", {{"n_layer", o.n_layer}, {"d_model", o.d_model}, {"n_head", o.n_head},
+                                   {"vocab", r.vocab}, {"params", r.params}, {"python_params", r.python_params}}},
+                        {"batch", o.batch},
+                        {"context", o.context},
+                        {"steps", o.steps},
+                        {"warmup", o.warmup},
+                        {"repeat", o.repeat},
+                        {"cpu", r.cpu},
+                        {"cores", r.cores},
+                        {"python", r.python},
+                        {"splits", splits},
+                        {"best_cpp", bc >= 0 ? json::Json({r.splits[static_cast<size_t>(bc)].intra,
+                                                           r.splits[static_cast<size_t>(bc)].blas})
+                                             : json::Json()},
+                        {"best_python", bp >= 0 ? json::Json({r.splits[static_cast<size_t>(bp)].intra,
+                                                              r.splits[static_cast<size_t>(bp)].blas})
+                                                : json::Json()},
+                        {"best_ratio", or_null(ratio)}};
+  return json::dump(j, 2);
+}
+
+}  // namespace dist2::bench
