@@ -122,3 +122,16 @@ TEST_CASE("train --verbose, eval of the stored run, and bad input", "[pipeline]"
   REQUIRE(count(runs.out, "\"id\"") == 1);
   std::filesystem::remove_all(store);
 }
+
+TEST_CASE("two sweeps started at the same instant run each trial once", "[pipeline]") {
+  const std::string store = temp_store();
+  const std::string sweep = std::string(DIST2_EXE) + " --threads 1 sweep " + kExp + " --profile smoke --store " + store;
+  const std::string script = "(" + sweep + " > " + store + "/a.out 2>&1 & a=$!; " + sweep + " > " + store +
+                             "/b.out 2>&1 & b=$!; wait $a; ra=$?; wait $b; rb=$?; exit $((ra + rb)))";
+  REQUIRE(dist2::test::run_shell_status("bash -c '" + script + "'") == 0);
+  auto runs = run_dist2("runs --format csv --store " + store);
+  INFO(runs.out);
+  REQUIRE(runs.status == 0);
+  CHECK(count(runs.out, "\n") == 1 + 3);  // the header and one run per trial
+  CHECK(count(runs.out, ",finished,") == 3);
+}

@@ -699,7 +699,7 @@ TEST_CASE("store: dist2 runs command line, table and errors", "[store][slow]") {
   CHECK_THAT(bad_where.out, Contains("key=value"));
 }
 
-TEST_CASE("store: a v1 store migrates to v2 and keeps its runs; runs carry their variant", "[store]") {
+TEST_CASE("store: a v1 store migrates to the latest and keeps its runs; runs carry their variant", "[store]") {
   TempDir tmp;
   std::filesystem::create_directories(tmp.path);
   {
@@ -711,7 +711,8 @@ TEST_CASE("store: a v1 store migrates to v2 and keeps its runs; runs carry their
              "VALUES ('aaaaaaaaaaaa', 'e', 'regression', 'finished', '{}', 'h1', 'smoke', '2026-01-01T00:00:00Z')");
   }
   Store s(tmp.path);
-  CHECK(s.schema_version() == 2);
+  CHECK(s.schema_version() == Store::latest_schema_version());
+  CHECK(Store::latest_schema_version() == 3);
   const auto old = s.get_run("aaaaaaaaaaaa");
   REQUIRE(old.has_value());
   CHECK(old->variant.empty());
@@ -754,4 +755,62 @@ TEST_CASE("store: a sweep plan round-trips, replaces the earlier one, and is kep
   CHECK(s.planned_trials("e", "smoke").size() == 1);
   CHECK(s.experiments_for_report("table11").empty());
   CHECK(s.experiments_for_report("table5") == std::vector<std::string>{"e"});
+}
+
+TEST_CASE("store: a trial is claimed by one process at a time; a dead holder's claim is taken over", "[store]") {
+  TempDir tmp;
+  Store s(tmp.path);
+  // In a child process: try to claim `hash`, exit 0 when it got it, 1 when not;
+  // `hold` keeps the child alive (holding what it got) until the parent kills it.
+  auto claim_in_child = [&](const std::string& hash, bool hold) {
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      bool got = false;
+      try {
+        Store child(tmp.path);
+        got = child.claim_trial(hash);
+      } catch (...) {
+        _exit(2);
+      }
+      if (hold) pause();
+      _exit(got ? 0 : 1);
+    }
+    return pid;
+  };
+  auto exit_code = [](pid_t pid) {
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  };
+  CHECK(s.claim_trial("h1"));
+  CHECK(s.claim_trial("h1"));  // its holder may claim again
+  CHECK_FALSE(s.claimed_elsewhere("h1"));
+  CHECK(exit_code(claim_in_child("h1", false)) == 1);  // held by a live process: refused
+  s.release_trial("h1");
+  CHECK(exit_code(claim_in_child("h1", false)) == 0);  // released: the child takes it, then exits
+  CHECK(s.claim_trial("h1"));                          // its holder is gone: taken over
+
+  // A live child holds h2: refused here, and seen as claimed elsewhere.
+  const pid_t holder = claim_in_child("h2", true);
+  bool seen = false;
+  for (int i = 0; i < 200 && !seen; ++i) {
+    seen = s.claimed_elsewhere("h2");
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(seen);
+  CHECK_FALSE(s.claim_trial("h2"));
+  kill(holder, SIGKILL);
+  waitpid(holder, nullptr, 0);
+  CHECK_FALSE(s.claimed_elsewhere("h2"));
+  CHECK(s.claim_trial("h2"));
+
+  // A finished or running run of the trial: nobody claims it.
+  const std::string id = s.create_run("e", "regression", "smoke", "{}", "h3", {});
+  CHECK_FALSE(s.claim_trial("h3"));
+  s.finish_run(id, "failed", "boom");
+  CHECK(s.claim_trial("h3"));  // a failed run may be retried
+  const std::string done = s.create_run("e", "regression", "smoke", "{}", "h4", {});
+  s.finish_run(done, "finished");
+  CHECK_FALSE(s.claim_trial("h4"));
 }

@@ -8,7 +8,7 @@
 #include "dist2/bench/loss_bench.h"
 #include "dist2/bench/train_bench.h"
 #include "dist2/util/error.h"
-#include "dist2/util/spawn.h"
+#include "dist2/util/process.h"
 #include "dist2/util/threads.h"
 
 namespace dist2::cli {

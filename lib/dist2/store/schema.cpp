@@ -87,10 +87,24 @@ CREATE TABLE experiment_trials (
 CREATE INDEX experiment_trials_hash ON experiment_trials(config_hash);
 )sql";
 
+// v3: a sweep claims a trial before it starts it, in one transaction, so two
+// sweeps started at the same instant never run the same trial twice. A claim
+// is held by a process (host, pid) until it releases it; one whose process is
+// gone (a dead pid on this host, or older than the remote staleness on another)
+// may be taken over.
+const char* const kV3 = R"sql(
+CREATE TABLE trial_claims (
+  config_hash TEXT PRIMARY KEY,
+  host        TEXT NOT NULL,
+  pid         INTEGER NOT NULL,
+  claimed_at  TEXT NOT NULL
+);
+)sql";
+
 }  // namespace
 
 const std::vector<std::string>& migrations() {
-  static const std::vector<std::string> steps{kV1, kV2};
+  static const std::vector<std::string> steps{kV1, kV2, kV3};
   return steps;
 }
 

@@ -22,6 +22,7 @@
 #include "dist2/store/schema.h"
 #include "dist2/store/sqlite.h"
 #include "dist2/util/error.h"
+#include "dist2/util/process.h"
 #include "dist2/util/files.h"
 
 namespace dist2::store {
@@ -58,12 +59,6 @@ std::optional<double> parse_iso(const std::string& iso) {
 
 namespace {
 
-std::string this_host() {
-  char name[256] = {};
-  if (gethostname(name, sizeof(name) - 1) != 0) return "unknown";
-  return name;
-}
-
 // The commit this binary was built from (stamped at build time, "-dirty" when
 // the tree had uncommitted changes), so a run records the code that ran.
 const std::string& source_commit() {
@@ -81,11 +76,6 @@ std::string new_run_id() {
                (static_cast<uint64_t>(getpid()) << 40);
   t ^= t >> 33, t *= 0xff51afd7ed558ccdULL, t ^= t >> 33;  // murmur finalizer
   return fmt::format("{:012x}", (x ^ t) & 0xffffffffffffULL);
-}
-
-bool pid_alive(int64_t pid) {
-  if (pid <= 0) return true;  // unknown: never declare it dead
-  return kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
 }
 
 bool is_safe_run_id(const std::string& id) {
@@ -491,6 +481,66 @@ int64_t Store::drop_metrics_after(const std::string& run, const std::string& spl
     dropped = impl_->db.changes();
   });
   return dropped;
+}
+
+namespace {
+// A claim's holder is gone: a dead pid on this host, or silent for the remote
+// staleness on another.
+bool claim_holder_gone(const std::string& host, int64_t pid, const std::string& claimed_at, const std::string& here) {
+  if (host == here) return !pid_alive(pid);
+  const auto since = parse_iso(claimed_at), now = parse_iso(now_iso());
+  return since && now && *now - *since > static_cast<double>(Store::kRemoteStaleAfter.count());
+}
+}  // namespace
+
+bool Store::claimed_elsewhere(const std::string& config_hash) {
+  bool held = false;
+  impl_->read("read trial claim", [&] {
+    auto q = impl_->db.prepare("SELECT host, pid, claimed_at FROM trial_claims WHERE config_hash = ?1",
+                               "read trial claim");
+    q.bind(1, config_hash);
+    held = q.step() && !(q.text(0) == impl_->host && q.int64(1) == static_cast<int64_t>(getpid())) &&
+           !claim_holder_gone(q.text(0), q.int64(1), q.text(2), impl_->host);
+  });
+  return held;
+}
+
+bool Store::claim_trial(const std::string& config_hash) {
+  bool claimed = false;
+  impl_->write("claim trial", [&] {
+    claimed = false;
+    auto busy = impl_->db.prepare(
+        "SELECT 1 FROM runs WHERE config_hash = ?1 AND status IN ('finished', 'running') LIMIT 1", "claim trial");
+    busy.bind(1, config_hash);
+    if (busy.step()) return;
+    auto holder = impl_->db.prepare("SELECT host, pid, claimed_at FROM trial_claims WHERE config_hash = ?1",
+                                    "claim trial");
+    holder.bind(1, config_hash);
+    if (holder.step()) {
+      const bool mine = holder.text(0) == impl_->host && holder.int64(1) == static_cast<int64_t>(getpid());
+      if (!mine && !claim_holder_gone(holder.text(0), holder.int64(1), holder.text(2), impl_->host)) return;
+    }
+    impl_->db
+        .prepare("INSERT OR REPLACE INTO trial_claims(config_hash, host, pid, claimed_at) VALUES (?1, ?2, ?3, ?4)",
+                 "claim trial")
+        .bind(1, config_hash)
+        .bind(2, impl_->host)
+        .bind(3, static_cast<int64_t>(getpid()))
+        .bind(4, now_iso())
+        .run();
+    claimed = true;
+  });
+  return claimed;
+}
+
+void Store::release_trial(const std::string& config_hash) {
+  impl_->write("release trial", [&] {
+    impl_->db.prepare("DELETE FROM trial_claims WHERE config_hash = ?1 AND host = ?2 AND pid = ?3", "release trial")
+        .bind(1, config_hash)
+        .bind(2, impl_->host)
+        .bind(3, static_cast<int64_t>(getpid()))
+        .run();
+  });
 }
 
 int64_t Store::mark_stale_runs(std::chrono::seconds remote_stale_after) {

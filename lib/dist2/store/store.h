@@ -116,6 +116,14 @@ class Store {
   void log_artifact(const std::string& run, const std::string& kind, const std::string& path);
   void set_tag(const std::string& run, const std::string& key, const std::string& value);  // replaces
   void heartbeat(const std::string& run);
+  // Claims the trial with this config hash for this process, atomically: false
+  // when a run of it finished, when one is running (not marked stale), or when
+  // another live process holds the claim. A claim by a process that is gone is
+  // taken over. The holder releases it when its worker has stopped.
+  bool claim_trial(const std::string& config_hash);
+  void release_trial(const std::string& config_hash);  // only this process's claim
+  // Whether another live process holds the claim on this trial.
+  bool claimed_elsewhere(const std::string& config_hash);
   // status: finished, failed or interrupted; sets ended_at; error is kept when not empty.
   void finish_run(const std::string& run, const std::string& status, const std::string& error = "");
   // For resume: status back to running with this process's pid and host; ended_at

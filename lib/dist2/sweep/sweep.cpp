@@ -17,7 +17,7 @@
 #include "dist2/util/files.h"
 #include "dist2/util/progress.h"
 #include "dist2/util/signals.h"
-#include "dist2/util/spawn.h"
+#include "dist2/util/process.h"
 
 namespace dist2 {
 
@@ -57,8 +57,6 @@ std::vector<Trial> expand_trials(const SweepRequest& req) { return trials_of(loa
 
 namespace {
 
-bool pid_alive(int64_t pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
-
 struct Worker {
   pid_t pid;
   size_t trial;
@@ -94,10 +92,11 @@ TrialState trial_state(store::Store& st, const Trial& t) {
   f.config_hash = t.hash;
   bool running = false, failed = false;
   for (const auto& r : st.list_runs(f)) {
-    running |= r.status == "running" && pid_alive(r.pid);
+    // Another host's run is alive until the store marks it stale (by its heartbeat).
+    running |= r.status == "running" && (r.host != this_host() || pid_alive(r.pid));
     failed |= r.status == "failed";
   }
-  if (running) return TrialState::running_elsewhere;
+  if (running || st.claimed_elsewhere(t.hash)) return TrialState::running_elsewhere;
   return failed ? TrialState::failed_before : TrialState::to_run;
 }
 
@@ -202,6 +201,15 @@ SweepSummary run_sweep(const SweepRequest& req) {
     while (!todo.empty() && static_cast<int>(workers.size()) < req.jobs && !stop_requested()) {
       const size_t i = todo.front();
       todo.pop_front();
+      // One transaction decides who runs a trial: two sweeps started at the same
+      // instant never both start it; the loser waits for the winner's run.
+      if (!st.claim_trial(trials[i].hash)) {
+        fmt::print("wait (claimed by another sweep): {}\n", trials[i].label);
+        waiting.push_back(i);
+        --n_run;
+        ++sum.running_elsewhere;
+        continue;
+      }
       const std::string log = log_dir + "/" + trials[i].hash + ".log";
       workers.push_back({spawn_trial(req, trials[i], threads, log), i, std::chrono::steady_clock::now()});
       ++sum.ran;
@@ -236,6 +244,7 @@ SweepSummary run_sweep(const SweepRequest& req) {
     auto it = std::find_if(workers.begin(), workers.end(), [&](const Worker& w) { return w.pid == pid; });
     if (it == workers.end()) continue;
     const Trial& t = trials[it->trial];
+    st.release_trial(t.hash);
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - it->start).count();
     ++done;

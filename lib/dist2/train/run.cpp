@@ -23,7 +23,7 @@
 #include "dist2/util/error.h"
 #include "dist2/util/files.h"
 #include "dist2/util/signals.h"
-#include "dist2/util/spawn.h"
+#include "dist2/util/process.h"
 #include "dist2/util/threads.h"
 
 namespace dist2 {

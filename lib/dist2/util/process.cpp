@@ -1,4 +1,4 @@
-#include "dist2/util/spawn.h"
+#include "dist2/util/process.h"
 
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -37,6 +37,17 @@ pid_t spawn_child(const std::vector<std::string>& args, const std::vector<std::p
     _exit(127);
   }
   return pid;
+}
+
+std::string this_host() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "unknown";
+  return name;
+}
+
+bool pid_alive(int64_t pid) {
+  if (pid <= 0) return true;  // unknown: never declare it dead
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
 }
 
 std::string self_executable() {

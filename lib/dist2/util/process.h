@@ -1,7 +1,9 @@
 #pragma once
-// Child processes that die with their parent: sweep workers and the ranks of a
-// data-parallel run.
+// Processes: children that die with their parent (sweep workers, the ranks of
+// a data-parallel run), this executable, this host, whether a pid lives.
 #include <sys/types.h>
+
+#include <cstdint>
 
 #include <string>
 #include <utility>
@@ -17,5 +19,12 @@ pid_t spawn_child(const std::vector<std::string>& args, const std::vector<std::p
 
 // This executable's path (/proc/self/exe).
 std::string self_executable();
+
+// This machine's host name, as runs and claims record it ("unknown" if none).
+std::string this_host();
+
+// Whether process `pid` exists on this host (a process of another user counts;
+// an unknown pid, <= 0, is never declared dead).
+bool pid_alive(int64_t pid);
 
 }  // namespace dist2
