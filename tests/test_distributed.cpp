@@ -55,6 +55,28 @@ std::vector<double> logged_losses(const config::Config& cfg, ProcessGroup* pg) {
   return losses;
 }
 
+// Two ranks of one group, each on its own thread of this process.
+struct RankResults {
+  std::vector<double> losses[2];
+  std::string errors[2];
+};
+RankResults train_two_ranks(const config::Config& cfg) {
+  RankResults out;
+  const int port = free_local_port();
+  std::vector<std::thread> ranks;
+  for (int r = 0; r < 2; ++r)
+    ranks.emplace_back([&, r] {
+      try {
+        auto pg = ProcessGroup::connect(Rendezvous{r, 2, "127.0.0.1", port}, std::chrono::seconds(60));
+        out.losses[r] = logged_losses(cfg, pg.get());
+      } catch (const std::exception& e) {
+        out.errors[r] = e.what();
+      }
+    });
+  for (auto& t : ranks) t.join();
+  return out;
+}
+
 std::string temp_dir() {
   char tmpl[] = "/tmp/dist2-dp-XXXXXX";
   return mkdtemp(tmpl);
@@ -109,46 +131,21 @@ TEST_CASE("two ranks follow one process on the same global batch: 20 logged loss
   const config::Config cfg = dp_config();
   const std::vector<double> one = logged_losses(cfg, nullptr);
   REQUIRE(one.size() == 20);
-  const int port = free_local_port();
-  std::vector<double> two[2];
-  std::string errors[2];
-  std::vector<std::thread> ranks;
-  for (int r = 0; r < 2; ++r)
-    ranks.emplace_back([&, r] {
-      try {
-        auto pg = ProcessGroup::connect(Rendezvous{r, 2, "127.0.0.1", port}, std::chrono::seconds(60));
-        two[r] = logged_losses(cfg, pg.get());
-      } catch (const std::exception& e) {
-        errors[r] = e.what();
-      }
-    });
-  for (auto& t : ranks) t.join();
-  INFO(errors[0] << " | " << errors[1]);
-  REQUIRE(errors[0].empty());
-  REQUIRE(errors[1].empty());
-  REQUIRE(two[0].size() == 20);
-  CHECK(two[0] == two[1]);  // every rank logs the global loss
+  const RankResults two = train_two_ranks(cfg);
+  INFO(two.errors[0] << " | " << two.errors[1]);
+  REQUIRE(two.errors[0].empty());
+  REQUIRE(two.errors[1].empty());
+  REQUIRE(two.losses[0].size() == 20);
+  CHECK(two.losses[0] == two.losses[1]);  // every rank logs the global loss
   for (size_t i = 0; i < one.size(); ++i) {
-    INFO("step " << i + 1 << ": one process " << one[i] << ", two ranks " << two[0][i]);
-    CHECK(std::fabs(two[0][i] - one[i]) <= 1e-5 * std::max(1.0, std::fabs(one[i])));
+    INFO("step " << i + 1 << ": one process " << one[i] << ", two ranks " << two.losses[0][i]);
+    CHECK(std::fabs(two.losses[0][i] - one[i]) <= 1e-5 * std::max(1.0, std::fabs(one[i])));
   }
   // More ranks than items per step is refused.
   config::Config tiny = dp_config();
   tiny.set("train.batch_size", config::Value(int64_t{1}));
-  const int port2 = free_local_port();
-  std::string refused[2];
-  std::vector<std::thread> t2;
-  for (int r = 0; r < 2; ++r)
-    t2.emplace_back([&, r] {
-      try {
-        auto pg = ProcessGroup::connect(Rendezvous{r, 2, "127.0.0.1", port2}, std::chrono::seconds(60));
-        logged_losses(tiny, pg.get());
-      } catch (const std::exception& e) {
-        refused[r] = e.what();
-      }
-    });
-  for (auto& t : t2) t.join();
-  CHECK(refused[0] == "2 ranks need at least 2 items per step, and train.batch_size gives 1");
+  const RankResults refused = train_two_ranks(tiny);
+  CHECK(refused.errors[0] == "2 ranks need at least 2 items per step, and train.batch_size gives 1");
 }
 
 TEST_CASE("dist2 train --nproc 2 records one run whose losses are the single process's", "[distributed]") {

@@ -885,7 +885,9 @@ std::vector<BadInput> bad_inputs() {
       bad("missing data file", "--threads 1 train {dir}/text.yaml --store {store} --no-progress",
        "cannot read data file '{dir}/nope.jsonl'"),
       bad("store from a newer schema", train.substr(0, train.find("--store")) + "--store {dir}/newer",
-       "store {dir}/newer was written by a newer dist2 (schema v99, this build knows v2)", "", true),
+       "store {dir}/newer was written by a newer dist2 (schema v99, this build knows v" +
+           std::to_string(dist2::store::Store::latest_schema_version()) + ")",
+       "", true),
       bad("run id that does not exist (eval)", "eval nosuchrun --store {dir}/empty",
           "no run 'nosuchrun' in store {dir}/empty"),
       bad("run id that does not exist (runs show)", "runs show nosuchrun --store {dir}/empty",
@@ -897,10 +899,11 @@ std::vector<BadInput> bad_inputs() {
       bad("full disk while writing the checkpoint", train + "model.d_model=128", "checkpoint.pt': File too large",
        "ulimit -f 4096;", true),
       // ulimit -f counts 512-byte blocks in sh: 8 KiB is less than the store's schema,
-      // 160 KiB holds the store (and its write-ahead log) but not the dataset, 2 MiB holds both but
+      // 160 KiB holds the store (and its write-ahead log) but not a dataset of 4,096 problems, 2 MiB holds both but
       // not the checkpoint.
       bad("full disk while writing the store", train, "store {store}: read schema version failed: disk I/O error", "ulimit -f 16;"),
-      bad("full disk while writing the dataset", train, "train.jsonl': File too large", "ulimit -f 320;"),
+      bad("full disk while writing the dataset", train + "task.n_train=4096", "train.jsonl': File too large",
+          "ulimit -f 320;"),
   };
 }
 

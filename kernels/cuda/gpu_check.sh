@@ -2,6 +2,8 @@
 # gpu_check.sh OUT_DIR — on a CUDA machine with pip PyTorch: build dist2 with
 # the CUDA kernels against PyTorch's bundled LibTorch, run the test suite (the
 # CUDA kernel tests against the CPU reference included) and
+# a training smoke on the GPU (Table 11's smoke profile with train.device=cuda:
+# the run must record device cuda:0 and the fused loss), then
 # `dist2 bench loss --device cuda --json`, write logs and JSON into OUT_DIR and
 # print a short table last. `make gpu-check OUT=dir` runs it.
 #
@@ -25,7 +27,7 @@ JOBS=${JOBS:-$(nproc)}
 CUDA_ARCHS=${CUDA_ARCHS:-native}
 LOG="$OUT/gpu_check.log"
 : > "$LOG"
-status_build=skipped status_tests=skipped status_bench=skipped
+status_build=skipped status_tests=skipped status_train=skipped status_bench=skipped
 
 say() { echo "[gpu-check $(date +%T)] $*" | tee -a "$LOG"; }
 # step NAME CMD...: runs CMD with its output in OUT/NAME.log; returns its status.
@@ -95,6 +97,21 @@ if [ "$status_build" = ok ]; then
     say "the CUDA kernel tests did not run (see the skip reason above): tests FAILED"
     status_tests=FAILED
   fi
+  # A training run on the GPU: contrastive dist, so the fused CUDA kernel with
+  # every option Table 11 uses; its tags say where it ran and what loss it ran.
+  status_train=FAILED
+  if step train_cuda "$BUILD/dist2" train experiments/table11_regression.yaml --profile smoke \
+       --store "$OUT/store" --no-progress train.device=cuda loss.contrastive=true loss.place_weighting=true; then
+    run=$("$BUILD/dist2" runs --store "$OUT/store" --format csv --limit 1 | sed -n 2p | cut -d, -f1)
+    "$BUILD/dist2" runs show "$run" --store "$OUT/store" > "$OUT/train_cuda_run.txt" 2>&1
+    tee -a "$LOG" < "$OUT/train_cuda_run.txt" | grep -E "status|device|loss.impl" | tee -a "$LOG"
+    if grep -q "finished" "$OUT/train_cuda_run.txt" && grep -Eq "device.*cuda:0" "$OUT/train_cuda_run.txt" &&
+       grep -Eq "loss.impl_used.*fused" "$OUT/train_cuda_run.txt"; then
+      status_train=ok
+    else
+      say "the CUDA training run did not finish on cuda:0 with the fused loss (see $OUT/train_cuda_run.txt)"
+    fi
+  fi
   # The Markdown table into bench_loss.log, the JSON into bench_loss.json.
   if step bench_loss "$BUILD/dist2" --threads "$JOBS" bench loss --device cuda --json-out "$OUT/bench_loss.json"; then
     status_bench=ok
@@ -104,12 +121,12 @@ if [ "$status_build" = ok ]; then
 fi
 
 # ---- summary: a JSON of the outcome and a short table ----
-"$PYTHON" - "$OUT" "$status_build" "$status_tests" "$status_bench" <<'EOF' | tee -a "$LOG"
+"$PYTHON" - "$OUT" "$status_build" "$status_tests" "$status_train" "$status_bench" <<'EOF' | tee -a "$LOG"
 import json, os, sys
-out, build, tests, bench = sys.argv[1:5]
-summary = {"build": build, "tests": tests, "bench": bench}
+out, build, tests, train, bench = sys.argv[1:6]
+summary = {"build": build, "tests": tests, "train": train, "bench": bench}
 path = os.path.join(out, "bench_loss.json")
-print(f"build {build}, tests {tests}, bench {bench}")
+print(f"build {build}, tests {tests}, train {train}, bench {bench}")
 if bench == "ok":
     r = json.load(open(path))
     summary["device_name"] = r["device_name"]
@@ -125,4 +142,4 @@ if bench == "ok":
               f"{num(c['fused_peak_bytes'], 2**-30):>14} {num(c['python_s'], 1e3):>10}")
 json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=1)
 EOF
-[ "$status_build" = ok ] && [ "$status_tests" = ok ] && [ "$status_bench" = ok ]
+[ "$status_build" = ok ] && [ "$status_tests" = ok ] && [ "$status_train" = ok ] && [ "$status_bench" = ok ]

@@ -84,9 +84,11 @@ void set_threads(int n) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (n == 0) n = cores;
   g_requested = n;
-  // The measured split for n cores; else both pools at n (BLAS calls inside a
-  // LibTorch parallel region then run single-threaded, those outside take n).
-  const auto split = saved_thread_split(n, cpu_model(), cores).value_or(std::pair<int, int>{n, n});
+  // The measured split for n cores; else n intra-op threads and one BLAS
+  // thread: never more than n busy threads (n and n nest, n x n threads
+  // fighting over n cores: 2.3x slower than the best split on 2 cores,
+  // results/BENCH.md).
+  const auto split = saved_thread_split(n, cpu_model(), cores).value_or(std::pair<int, int>{n, 1});
   set_thread_split(split.first, split.second);
 }
 

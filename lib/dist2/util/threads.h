@@ -13,7 +13,8 @@ namespace dist2 {
 
 // Uses n cores (n >= 1; 0 = all hardware threads): LibTorch's intra-op
 // threads and OpenBLAS's threads split as `dist2 bench train --save` measured
-// best on this machine for n (thread_splits_path()), else n and n.
+// best on this machine for n (thread_splits_path()), else n intra-op threads
+// and one BLAS thread.
 void set_threads(int n);
 
 // /proc/cpuinfo's model name (what a measured split is valid for).
