@@ -166,6 +166,10 @@ TEST_CASE("dist2 train --nproc 2 records one run whose losses are the single pro
   CHECK(pair.status == "finished");
   CHECK(st.tags(pair.id).at("world_size") == "2");
   CHECK(st.tags(single.id).count("world_size") == 0);
+  // Where it ran is a tag, not a param: runs of one trial on two devices are one configuration.
+  CHECK(st.tags(pair.id).at("device") == "cpu");
+  CHECK(pair.params.count("train.device") == 0);
+  CHECK(pair.params.count("train.steps") == 1);
   const auto a = st.metrics(single.id, "train", "loss"), b = st.metrics(pair.id, "train", "loss");
   REQUIRE(a.size() == 20);
   REQUIRE(b.size() == 20);

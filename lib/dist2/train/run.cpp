@@ -30,9 +30,15 @@ namespace dist2 {
 
 namespace {
 
+// The run's params: every key of its identity. Keys outside the config hash
+// (train.device) are left out, so runs of one trial on two devices do not read
+// as a cell of mixed configurations; the device is the run's `device` tag.
 std::map<std::string, std::string> params_of(const config::Config& cfg) {
   std::map<std::string, std::string> p;
-  for (const auto& [key, value] : cfg.values()) p[key] = cfg.value_string(key);
+  for (const auto& [key, value] : cfg.values()) {
+    const config::KeySpec* spec = cfg.schema() ? cfg.schema()->find(key) : nullptr;
+    if (spec == nullptr || spec->hashed) p[key] = cfg.value_string(key);
+  }
   return p;
 }
 
