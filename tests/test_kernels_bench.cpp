@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "dist2/train/distributed.h"
 #include "dist2/util/threads.h"
 #include "tests/support.h"
 
@@ -58,6 +59,22 @@ TEST_CASE("dist2 bench train --quick --json: every split measured, best split an
   for (const auto& s : j.at("splits"))
     if (s.at("intra_threads") == b.at(0) && s.at("blas_threads") == b.at(1)) CHECK(s.at("cpp_tokens_per_s") == best);
   CHECK(j.at("best_ratio").is_null());
+  CHECK(j.at("ranks_cpp_ms_per_step").is_null());  // no --ranks
+}
+
+TEST_CASE("dist2 bench train --ranks 2 times the data-parallel step", "[kernels][distributed]") {
+  if (!dist2::distributed_available()) {
+    WARN("skipped: dist2 was built without c10d's Gloo process group");
+    return;
+  }
+  auto r = dist2::test::run_dist2("bench train --quick --json --no-python --splits 1x1 --ranks 2");
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const nlohmann::json j = dist2::test::parse_json_output(r.out);
+  CHECK(j.at("ranks") == 2);
+  const double ms = j.at("ranks_cpp_ms_per_step").get<double>();
+  CHECK(ms > 0);
+  CHECK(j.at("ranks_cpp_tokens_per_s").get<double>() == Approx(8 * 16 / (ms / 1e3)).epsilon(1e-9));
 }
 
 TEST_CASE("dist2 bench train: the Python peer builds the same model, where python3-torch is installed", "[kernels]") {

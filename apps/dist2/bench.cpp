@@ -114,6 +114,9 @@ void setup_bench_train(CLI::App& bench) {
   cmd->add_flag("--save", opt->save,
                 "Record the fastest C++ split for each core count; `--threads N` then uses it on this machine");
   cmd->add_option("--splits", opt->splits, "Thread splits to measure as INTRAxBLAS (default: every pair up to the cores)");
+  cmd->add_option("--ranks", l.ranks, "Also time the data-parallel step with this many ranks of one thread each")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   cmd->add_option("--repeat", l.repeat, "Processes per cell (median)")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--steps", l.steps, "Timed steps per process")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--warmup", l.warmup, "Untimed steps first")->check(CLI::NonNegativeNumber)->capture_default_str();

@@ -5,6 +5,9 @@
 #include <cmath>
 #include <limits>
 #include <thread>
+
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -12,9 +15,11 @@
 
 #include "dist2/bench/harness.h"
 #include "dist2/model/gpt.h"
+#include "dist2/train/distributed.h"
 #include "dist2/train/schema.h"
 #include "dist2/util/error.h"
 #include "dist2/util/json.h"
+#include "dist2/util/process.h"
 #include "dist2/util/threads.h"
 
 namespace dist2::bench {
@@ -62,8 +67,9 @@ std::vector<std::pair<int, int>> splits_of(const TrainBenchOptions& o, int cores
   return all;
 }
 
-StepTiming run_cpp_child(const std::string& self, const TrainBenchOptions& o, int intra, int blas) {
-  const std::string cmd = fmt::format("{} bench train --one-split {},{} {} 2>&1", shell_quote(self), intra, blas,
+StepTiming run_cpp_child(const std::string& self, const TrainBenchOptions& o, int intra, int blas,
+                         const std::string& env = "") {
+  const std::string cmd = fmt::format("{}{} bench train --one-split {},{} {} 2>&1", env, shell_quote(self), intra, blas,
                                       size_flags(o));
   const Shell r = run_shell(cmd);
   const StepTiming t = step_timing_from_json(r.out);
@@ -83,9 +89,47 @@ StepTiming run_python(const PythonPeer& peer, const TrainBenchOptions& o, int64_
   return t;
 }
 
+// The data-parallel step: ranks 1..N-1 as children, rank 0 timed through the shell.
+StepTiming run_ranked(const std::string& self, const TrainBenchOptions& o) {
+  const int port = free_local_port();
+  auto env = [&](int r) {
+    return std::vector<std::pair<std::string, std::string>>{{"RANK", std::to_string(r)},
+                                                            {"WORLD_SIZE", std::to_string(o.ranks)},
+                                                            {"MASTER_ADDR", "127.0.0.1"},
+                                                            {"MASTER_PORT", std::to_string(port)}};
+  };
+  std::vector<pid_t> others;
+  for (int r = 1; r < o.ranks; ++r) {
+    std::vector<std::string> args{self, "bench", "train", "--one-split", "1,1"};
+    const std::string flags = size_flags(o);
+    for (size_t at = 0; at < flags.size();) {
+      const size_t sp = flags.find(' ', at);
+      args.push_back(flags.substr(at, sp == std::string::npos ? std::string::npos : sp - at));
+      at = sp == std::string::npos ? flags.size() : sp + 1;
+    }
+    others.push_back(spawn_child(args, env(r), "/dev/null"));
+  }
+  std::string prefix;
+  for (const auto& [k, v] : env(0)) prefix += k + "=" + v + " ";
+  StepTiming t;
+  try {
+    t = run_cpp_child(self, o, 1, 1, prefix);
+  } catch (...) {
+    for (pid_t p : others) ::kill(p, SIGTERM), ::waitpid(p, nullptr, 0);
+    throw;
+  }
+  for (pid_t p : others) ::waitpid(p, nullptr, 0);
+  return t;
+}
+
 std::string num(double x, int digits = 1) { return std::isnan(x) ? "–" : fmt::format("{:.{}f}", x, digits); }
 
 }  // namespace
+
+double TrainBenchReport::ranked_ms() const { return median_of(ranked, [](const StepTiming& t) { return t.ms_median; }); }
+double TrainBenchReport::ranked_tokens_per_s() const {
+  return median_of(ranked, [](const StepTiming& t) { return t.tokens_per_s; });
+}
 
 double SplitResult::cpp_ms() const { return median_of(cpp, [](const StepTiming& t) { return t.ms_median; }); }
 double SplitResult::python_ms() const { return median_of(python, [](const StepTiming& t) { return t.ms_median; }); }
@@ -151,13 +195,25 @@ StepTiming measure_cpp_step(const TrainBenchOptions& o_in, int intra, int blas) 
   // trainer.cpp's optimizer and clipping; a plain cross-entropy over every position.
   torch::optim::AdamW optimizer(model->parameters(),
                                 torch::optim::AdamWOptions(1e-3).betas({0.9, 0.95}).weight_decay(0.01));
-  const auto ids = torch::randint(g.vocab_size, {o.batch, o.context}, torch::kInt64);
-  const auto targets = torch::randint(g.vocab_size, {o.batch * o.context}, torch::kInt64);
+  auto ids = torch::randint(g.vocab_size, {o.batch, o.context}, torch::kInt64);
+  auto targets = torch::randint(g.vocab_size, {o.batch, o.context}, torch::kInt64);
+  const Rendezvous rz = rendezvous_from_env();
+  std::unique_ptr<ProcessGroup> pg;
+  if (rz.world > 1) {  // one rank: its rows of the batch, the gradients summed (dist2 train --nproc)
+    pg = ProcessGroup::connect(rz, std::chrono::seconds(120));
+    broadcast_parameters(*pg, model->parameters());
+    const auto [begin, end] = shard_range(o.batch, rz.rank, rz.world);
+    ids = ids.slice(0, begin, end);
+    targets = targets.slice(0, begin, end);
+  }
+  const double share = static_cast<double>(ids.size(0)) / static_cast<double>(o.batch);
   auto step = [&] {
     optimizer.zero_grad();
     auto logits = model->forward(ids, {});
-    auto loss = torch::nn::functional::cross_entropy(logits.view({-1, g.vocab_size}), targets);
+    auto loss = torch::nn::functional::cross_entropy(logits.view({-1, g.vocab_size}), targets.reshape({-1}));
+    if (pg) loss = loss * share;  // a shard's share of the global mean
     loss.backward();
+    if (pg) allreduce_gradients(*pg, model->parameters());
     torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
     optimizer.step();
     return loss.item<double>();  // as the trainer reads it every step
@@ -211,6 +267,8 @@ TrainBenchReport run_train_bench(const TrainBenchOptions& opt_in, const std::str
         fmt::print(stderr, "bench train [{}/{}] intra {} x BLAS {}: C++ {} ms/step{}\n", done, total, s.intra, s.blas,
                  num(c.ms_median), py);
     }
+  if (o.ranks > 1)
+    for (int rep = 0; rep < o.repeat; ++rep) r.ranked.push_back(run_ranked(self_exe, o));
   return r;
 }
 
@@ -241,6 +299,10 @@ std::string to_table(const TrainBenchReport& r) {
     }
     out += "\n";
   }
+  if (!r.ranked.empty())
+    out += fmt::format("data-parallel: {} ranks of 1 x 1 threads sharing the {} sequences of a step (C++ only): {} "
+                       "ms/step, {} tokens/s\n",
+                       o.ranks, o.batch, num(r.ranked_ms()), num(r.ranked_tokens_per_s(), 0));
   return out;
 }
 
@@ -308,7 +370,10 @@ std::string to_json(const TrainBenchReport& r) {
                         {"best_python", bp >= 0 ? json::Json({r.splits[static_cast<size_t>(bp)].intra,
                                                               r.splits[static_cast<size_t>(bp)].blas})
                                                 : json::Json()},
-                        {"best_ratio", or_null(ratio)}};
+                        {"best_ratio", or_null(ratio)},
+                        {"ranks", o.ranks},
+                        {"ranks_cpp_ms_per_step", or_null(r.ranked_ms())},
+                        {"ranks_cpp_tokens_per_s", or_null(r.ranked_tokens_per_s())}};
   return json::dump(j, 2);
 }
 

@@ -22,6 +22,9 @@ struct TrainBenchOptions {
   uint64_t seed = 0;
   // (intra-op threads, BLAS threads) to measure; empty: every pair in 1..cores.
   std::vector<std::pair<int, int>> splits;
+  // > 1: also the data-parallel step (dist2 train --nproc) with this many ranks
+  // of 1 x 1 threads each, the global batch split between them (C++ only).
+  int ranks = 1;
 };
 
 // One process's measurement of one split.
@@ -51,6 +54,9 @@ struct TrainBenchReport {
   std::string cpu;
   std::string python;  // the peer's interpreter and torch, or why it was skipped
   std::vector<SplitResult> splits;
+  std::vector<StepTiming> ranked;  // the data-parallel step, one per repeat (rank 0's timing)
+  double ranked_ms() const;
+  double ranked_tokens_per_s() const;
   // The best split of each side by tokens/s (index into splits; -1 when none).
   int best_cpp() const;
   int best_python() const;
@@ -64,7 +70,9 @@ std::map<int, std::pair<int, int>> best_split_by_cores(const TrainBenchReport& r
 // train experiments/table11_regression.yaml model.n_layer=4 model.d_model=128` builds it.
 int64_t regression_vocab();
 
-// In this process: sets the split, builds the model, runs warmup + steps timed steps.
+// In this process: sets the split, builds the model, runs warmup + steps timed
+// steps. Under RANK / WORLD_SIZE (the data-parallel measurement) it is one rank:
+// its shard of the batch, gradients summed across ranks.
 StepTiming measure_cpp_step(const TrainBenchOptions& opt, int intra, int blas);
 
 // Every split, C++ in child processes of `self_exe` (`bench train --one-split`), Python through the peer.
