@@ -77,6 +77,12 @@ RankResults train_two_ranks(const config::Config& cfg) {
   return out;
 }
 
+// A bash loop that returns once some run of `store` has written its first
+// checkpoint (training is under way), or after 120 s.
+std::string wait_for_checkpoint(const std::string& store) {
+  return "for i in $(seq 1200); do ls " + store + "/runs/*/checkpoint.pt >/dev/null 2>&1 && break; sleep 0.1; done; ";
+}
+
 std::string temp_dir() {
   char tmpl[] = "/tmp/dist2-dp-XXXXXX";
   return mkdtemp(tmpl);
@@ -212,9 +218,9 @@ TEST_CASE("an unreachable rendezvous and a rank that dies fail the run in one li
   const std::string port2 = std::to_string(free_local_port());
   const std::string env = "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + port2 + " DIST2_RENDEZVOUS_TIMEOUT_S=60";
   const std::string train = std::string(DIST2_EXE) + " train " + kExp + " --profile smoke --store " + store +
-                            " --no-progress train.steps=200000 train.log_every=10";
+                            " --no-progress train.steps=200000 train.log_every=10 train.checkpoint_every=10";
   const std::string script = "(" + env + " RANK=1 " + train + " >/dev/null 2>&1 & r1=$!; " + env + " RANK=0 " + train +
-                             " > " + store + "/rank0.out 2>&1 & r0=$!; sleep 5; kill -9 $r1; wait $r0; echo rc=$? >> " +
+                             " > " + store + "/rank0.out 2>&1 & r0=$!; " + wait_for_checkpoint(store) + "kill -9 $r1; wait $r0; echo rc=$? >> " +
                              store + "/rank0.out)";
   REQUIRE(dist2::test::run_shell_status("bash -c '" + script + "'") == 0);
   std::ifstream in(store + "/rank0.out");
@@ -238,7 +244,7 @@ TEST_CASE("a 2-rank run stopped with SIGTERM resumes with 2 ranks and ends where
   // Stopped: SIGTERM to rank 0 alone; every rank stops at the same step.
   const std::string out = store + "/stopped.out";
   const std::string script = "(" + std::string(DIST2_EXE) + " train " + args + " > " + out +
-                             " 2>&1 & r0=$!; sleep 3; kill -TERM $r0; wait $r0; echo rc=$? >> " + out + ")";
+                             " 2>&1 & r0=$!; " + wait_for_checkpoint(store) + "kill -TERM $r0; wait $r0; echo rc=$? >> " + out + ")";
   REQUIRE(dist2::test::run_shell_status("bash -c '" + script + "'") == 0);
   std::string stopped_out;
   {
