@@ -1,5 +1,7 @@
 #include "dist2/bench/harness.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -67,6 +69,14 @@ json::Json last_json_line(const std::string& out) {
   } catch (const Error&) {
     return json::Json();
   }
+}
+
+double median(std::vector<double> xs) {
+  xs.erase(std::remove_if(xs.begin(), xs.end(), [](double x) { return std::isnan(x); }), xs.end());
+  if (xs.empty()) return std::numeric_limits<double>::quiet_NaN();
+  std::sort(xs.begin(), xs.end());
+  const size_t h = xs.size() / 2;
+  return xs.size() % 2 ? xs[h] : 0.5 * (xs[h - 1] + xs[h]);
 }
 
 double process_status_bytes(const std::string& field) {

@@ -3,6 +3,7 @@
 // (kernels/bench/*.py: a python3 that imports torch, the one JSON line a peer
 // prints) and the machine (CPU model, the process's peak memory).
 #include <string>
+#include <vector>
 
 #include "dist2/util/json.h"
 
@@ -26,6 +27,9 @@ PythonPeer find_python_peer(const std::string& script_name);
 // The last line of `out` as a JSON object (peers print warnings before it);
 // null when there is none.
 json::Json last_json_line(const std::string& out);
+
+// The median of xs, NaN entries left out; NaN when none is left.
+double median(std::vector<double> xs);
 
 // A field of /proc/self/status in bytes ("VmHWM": the resident-set high-water mark); NaN if absent.
 double process_status_bytes(const std::string& field);

@@ -82,13 +82,6 @@ double device_seconds(const torch::Device& device, Fn&& fn) {
   return seconds(device, fn);
 }
 
-double median(std::vector<double> xs) {
-  if (xs.empty()) return kNaN;
-  std::sort(xs.begin(), xs.end());
-  const size_t h = xs.size() / 2;
-  return xs.size() % 2 ? xs[h] : 0.5 * (xs[h - 1] + xs[h]);
-}
-
 // ---- peak extra memory ----
 
 // CPU: the rise of the resident-set high-water mark (VmHWM, reset through

@@ -28,14 +28,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-double median(std::vector<double> xs) {
-  xs.erase(std::remove_if(xs.begin(), xs.end(), [](double x) { return std::isnan(x); }), xs.end());
-  if (xs.empty()) return kNaN;
-  std::sort(xs.begin(), xs.end());
-  const size_t h = xs.size() / 2;
-  return xs.size() % 2 ? xs[h] : 0.5 * (xs[h - 1] + xs[h]);
-}
-
 template <typename F>
 double median_of(const std::vector<StepTiming>& ts, F field) {
   std::vector<double> xs;
@@ -54,9 +46,20 @@ TrainBenchOptions resolved(TrainBenchOptions o) {
 }
 
 // The options a child process or the peer needs, as flags both understand.
+std::vector<std::string> size_args(const TrainBenchOptions& o) {
+  std::vector<std::string> args;
+  for (const auto& [flag, value] : std::vector<std::pair<const char*, int64_t>>{
+           {"--n-layer", o.n_layer}, {"--d-model", o.d_model}, {"--n-head", o.n_head}, {"--context", o.context},
+           {"--batch", o.batch}, {"--steps", o.steps}, {"--warmup", o.warmup},
+           {"--seed", static_cast<int64_t>(o.seed)}})
+    args.insert(args.end(), {flag, std::to_string(value)});
+  return args;
+}
+
 std::string size_flags(const TrainBenchOptions& o) {
-  return fmt::format("--n-layer {} --d-model {} --n-head {} --context {} --batch {} --steps {} --warmup {} --seed {}",
-                     o.n_layer, o.d_model, o.n_head, o.context, o.batch, o.steps, o.warmup, o.seed);
+  std::string out;
+  for (const auto& a : size_args(o)) out += (out.empty() ? "" : " ") + a;
+  return out;
 }
 
 std::vector<std::pair<int, int>> splits_of(const TrainBenchOptions& o, int cores) {
@@ -101,12 +104,8 @@ StepTiming run_ranked(const std::string& self, const TrainBenchOptions& o) {
   std::vector<pid_t> others;
   for (int r = 1; r < o.ranks; ++r) {
     std::vector<std::string> args{self, "bench", "train", "--one-split", "1,1"};
-    const std::string flags = size_flags(o);
-    for (size_t at = 0; at < flags.size();) {
-      const size_t sp = flags.find(' ', at);
-      args.push_back(flags.substr(at, sp == std::string::npos ? std::string::npos : sp - at));
-      at = sp == std::string::npos ? flags.size() : sp + 1;
-    }
+    const auto sizes = size_args(o);
+    args.insert(args.end(), sizes.begin(), sizes.end());
     others.push_back(spawn_child(args, env(r), "/dev/null"));
   }
   std::string prefix;

@@ -5,6 +5,7 @@
 
 #include <torch/csrc/autograd/variable.h>
 
+#include "dist2/loss/positions.h"
 #include "dist2/util/error.h"
 #include "dist2/util/shape.h"
 #include "kernels/cpu/fused_loss_cpu.h"
@@ -61,21 +62,12 @@ RowPlan plan_rows(const LossBatch& b, const MetricSpace& metric, const LossOptio
   const int64_t n_supervised = supervised.sum().item<int64_t>();
   const double ce_count = opt.ce_divisor > 0 ? opt.ce_divisor : static_cast<double>(std::max<int64_t>(1, n_supervised));
   plan.ce_scale = opt.reduction == Reduction::mean ? 1.0 / ce_count : 1.0;
-  auto safe_targets = torch::where(supervised, targets, torch::zeros_like(targets));
-  auto target_index = metric.index_of(safe_targets);
-  auto in_vd = target_index >= 0;
-  torch::Tensor mask;
-  if (b.metric_mask.defined()) {
-    mask = b.metric_mask.to(torch::kCPU).to(torch::kBool) & supervised;
-    auto outside = mask & torch::logical_not(in_vd);
-    if (outside.any().item<bool>()) {
-      plan.outside_row = outside.nonzero().index({0, 0}).item<int64_t>();
-      plan.outside_token = targets[plan.outside_row].item<int64_t>();
-      mask = mask & in_vd;
-    }
-  } else {
-    mask = in_vd & supervised;
-  }
+  // Raised after the kernel's finiteness check, as the reference raises it after its own.
+  const MetricPositions positions = metric_positions(targets, b.metric_mask, metric, opt.ignore_index);
+  plan.outside_row = positions.outside_row;
+  if (plan.outside_row >= 0) plan.outside_token = targets[plan.outside_row].item<int64_t>();
+  const torch::Tensor& target_index = positions.target_index;
+  torch::Tensor mask = positions.mask;
   if (opt.kind == LossKind::sft) mask = torch::zeros_like(mask);
   plan.metric_index = torch::where(mask, target_index, torch::full_like(target_index, -1)).to(torch::kInt32);
   auto w = b.weights.defined() ? b.weights.to(torch::kCPU).to(torch::kFloat64)

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "dist2/loss/positions.h"
 #include "dist2/loss/soft_target.h"
 #include "dist2/util/error.h"
 #include "dist2/util/shape.h"
@@ -111,12 +112,26 @@ void validate_loss_inputs(const LossBatch& b, const MetricSpace& metric, const L
   }
 }
 
+MetricPositions metric_positions(const torch::Tensor& targets, const torch::Tensor& metric_mask,
+                                 const MetricSpace& metric, int64_t ignore_index) {
+  MetricPositions p;
+  auto supervised = targets != ignore_index;
+  p.target_index = metric.index_of(torch::where(supervised, targets, torch::zeros_like(targets)));
+  auto in_vd = p.target_index >= 0;
+  p.mask = in_vd & supervised;
+  if (metric_mask.defined()) {
+    auto asked = metric_mask.to(targets.device()).to(torch::kBool) & supervised;
+    auto outside = asked & torch::logical_not(in_vd);
+    if (outside.any().item<bool>()) p.outside_row = outside.nonzero().index({0, 0}).item<int64_t>();
+    p.mask = asked & in_vd;
+  }
+  return p;
+}
+
 LossNormalisers loss_normalisers(const LossBatch& b, const MetricSpace& metric, const LossOptions& opt) {
   auto targets = b.targets.to(torch::kCPU);
   auto supervised = targets != opt.ignore_index;
-  auto safe = torch::where(supervised, targets, torch::zeros_like(targets));
-  auto mask = (metric.index_of(safe) >= 0) & supervised;
-  if (b.metric_mask.defined()) mask = mask & b.metric_mask.to(torch::kCPU).to(torch::kBool);
+  auto mask = metric_positions(targets, b.metric_mask, metric, opt.ignore_index).mask;
   auto w = b.weights.defined() ? b.weights.to(torch::kCPU).to(torch::kFloat64) : torch::ones({targets.size(0)}, torch::kFloat64);
   return {static_cast<double>(supervised.sum().item<int64_t>()),
           torch::where(mask, w, torch::zeros_like(w)).sum().item<double>()};
@@ -190,20 +205,12 @@ LossTerms reference_loss(const LossBatch& b, const MetricSpace& metric, const Lo
     ce = ce / (opt.ce_divisor > 0 ? opt.ce_divisor : static_cast<double>(std::max<int64_t>(1, supervised.sum().item<int64_t>())));
 
   // Metric positions.
-  auto target_index = metric.index_of(safe_targets);
-  auto in_vd = target_index >= 0;
-  torch::Tensor mask;
-  if (b.metric_mask.defined()) {
-    mask = b.metric_mask.to(torch::kBool) & supervised;
-    auto outside = mask & torch::logical_not(in_vd);
-    if (outside.any().item<bool>()) {
-      const int64_t pos = outside.nonzero().index({0, 0}).item<int64_t>();
-      throw Error(fmt::format("target token {} at metric position {} is not in the metric sub-vocabulary V_d",
-                              b.targets[pos].item<int64_t>(), pos));
-    }
-  } else {
-    mask = in_vd & supervised;
-  }
+  const MetricPositions positions = metric_positions(b.targets, b.metric_mask, metric, opt.ignore_index);
+  if (positions.outside_row >= 0)
+    throw Error(fmt::format("target token {} at metric position {} is not in the metric sub-vocabulary V_d",
+                            b.targets[positions.outside_row].item<int64_t>(), positions.outside_row));
+  const torch::Tensor& target_index = positions.target_index;
+  const torch::Tensor& mask = positions.mask;
   auto rows = mask.nonzero().squeeze(1);
   torch::Tensor aux = torch::zeros({}, logits.options());
   if (opt.kind != LossKind::sft && rows.size(0) > 0) {

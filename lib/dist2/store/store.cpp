@@ -175,6 +175,20 @@ struct Store::Impl {
     });
   }
 
+  // Inside a transaction: whether another process that is still there holds
+  // the trial's claim (gone: a dead pid on this host, or silent for the remote
+  // staleness on another).
+  bool claim_held_elsewhere(const std::string& config_hash) {
+    auto q = db.prepare("SELECT host, pid, claimed_at FROM trial_claims WHERE config_hash = ?1", "read trial claim");
+    q.bind(1, config_hash);
+    if (!q.step()) return false;
+    const std::string holder = q.text(0);
+    const int64_t pid = q.int64(1);
+    if (holder == host) return pid != static_cast<int64_t>(getpid()) && pid_alive(pid);
+    const auto since = parse_iso(q.text(2)), now = parse_iso(now_iso());
+    return !(since && now && *now - *since > static_cast<double>(Store::kRemoteStaleAfter.count()));
+  }
+
   void rollback() noexcept {
     if (!db.in_transaction()) return;
     try {
@@ -483,25 +497,9 @@ int64_t Store::drop_metrics_after(const std::string& run, const std::string& spl
   return dropped;
 }
 
-namespace {
-// A claim's holder is gone: a dead pid on this host, or silent for the remote
-// staleness on another.
-bool claim_holder_gone(const std::string& host, int64_t pid, const std::string& claimed_at, const std::string& here) {
-  if (host == here) return !pid_alive(pid);
-  const auto since = parse_iso(claimed_at), now = parse_iso(now_iso());
-  return since && now && *now - *since > static_cast<double>(Store::kRemoteStaleAfter.count());
-}
-}  // namespace
-
 bool Store::claimed_elsewhere(const std::string& config_hash) {
   bool held = false;
-  impl_->read("read trial claim", [&] {
-    auto q = impl_->db.prepare("SELECT host, pid, claimed_at FROM trial_claims WHERE config_hash = ?1",
-                               "read trial claim");
-    q.bind(1, config_hash);
-    held = q.step() && !(q.text(0) == impl_->host && q.int64(1) == static_cast<int64_t>(getpid())) &&
-           !claim_holder_gone(q.text(0), q.int64(1), q.text(2), impl_->host);
-  });
+  impl_->read("read trial claim", [&] { held = impl_->claim_held_elsewhere(config_hash); });
   return held;
 }
 
@@ -512,14 +510,7 @@ bool Store::claim_trial(const std::string& config_hash) {
     auto busy = impl_->db.prepare(
         "SELECT 1 FROM runs WHERE config_hash = ?1 AND status IN ('finished', 'running') LIMIT 1", "claim trial");
     busy.bind(1, config_hash);
-    if (busy.step()) return;
-    auto holder = impl_->db.prepare("SELECT host, pid, claimed_at FROM trial_claims WHERE config_hash = ?1",
-                                    "claim trial");
-    holder.bind(1, config_hash);
-    if (holder.step()) {
-      const bool mine = holder.text(0) == impl_->host && holder.int64(1) == static_cast<int64_t>(getpid());
-      if (!mine && !claim_holder_gone(holder.text(0), holder.int64(1), holder.text(2), impl_->host)) return;
-    }
+    if (busy.step() || impl_->claim_held_elsewhere(config_hash)) return;
     impl_->db
         .prepare("INSERT OR REPLACE INTO trial_claims(config_hash, host, pid, claimed_at) VALUES (?1, ?2, ?3, ?4)",
                  "claim trial")

@@ -10,8 +10,10 @@ namespace dist2 {
 
 GptPredictor::GptPredictor(Gpt model, const Tokenizer& tok, int64_t batch_size)
     : model_(std::move(model)), tok_(tok), batch_size_(batch_size) {
-  vd_ids_ = torch::tensor(tok.number_token_ids(), torch::kInt64);
-  vd_values_ = torch::tensor(tok.number_token_values(), torch::kFloat32);
+  // On the model's device once: decoding reads them every step.
+  const auto device = model_->parameters().front().device();
+  vd_ids_ = torch::tensor(tok.number_token_ids(), torch::kInt64).to(device);
+  vd_values_ = torch::tensor(tok.number_token_values(), torch::kFloat32).to(device);
 }
 
 std::vector<GptPredictor::Encoded> GptPredictor::encode_prompts(const std::vector<Prompt>& prompts) const {
@@ -73,8 +75,8 @@ std::vector<Predictor::Generation> GptPredictor::decode(const std::vector<Prompt
     std::vector<bool> done(rows.size(), false);
     for (int64_t s = 0; s < max_new_tokens; ++s) {
       auto next = logits.argmax(1);
-      auto q = torch::softmax(logits.index_select(1, vd_ids_.to(logits.device())), 1);
-      auto expected = (q * vd_values_.to(logits.device()).unsqueeze(0)).sum(1).to(torch::kCPU);
+      auto q = torch::softmax(logits.index_select(1, vd_ids_), 1);
+      auto expected = (q * vd_values_.unsqueeze(0)).sum(1).to(torch::kCPU);
       const auto next_cpu = next.to(torch::kCPU);
       auto next_a = next_cpu.accessor<int64_t, 1>();
       auto exp_a = expected.accessor<float, 1>();
@@ -123,8 +125,7 @@ std::vector<std::vector<double>> GptPredictor::next_number_probs(const std::vect
   for (const auto& rows : length_batches(enc)) {
     const auto [ids, images] = stack_rows(enc, rows);
     auto logits = model_->forward(ids, images).select(1, ids.size(1) - 1);
-    auto q = torch::softmax(logits.index_select(1, vd_ids_.to(logits.device())).to(torch::kCPU, torch::kFloat64), 1)
-                 .contiguous();
+    auto q = torch::softmax(logits.index_select(1, vd_ids_).to(torch::kCPU, torch::kFloat64), 1).contiguous();
     for (size_t r = 0; r < rows.size(); ++r) {
       const double* p = q[static_cast<int64_t>(r)].data_ptr<double>();
       out[rows[r]].assign(p, p + q.size(1));
