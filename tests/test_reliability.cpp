@@ -496,6 +496,45 @@ TEST_CASE("reliability: SIGTERM and SIGINT stop a run cleanly: checkpoint, inter
   require_resume_equals_reference(store, term_run);
 }
 
+TEST_CASE("reliability: train of a trial whose latest run is interrupted resumes it; --fresh starts a new run",
+          "[reliability]") {
+  const Reference& ref = reference_run();
+  TempDir dir;
+  const std::string store = dir.sub("store");
+  const pid_t pid = spawn_dist2(train_args(store, kLongRun), dir.sub("train.log"));
+  const std::string run = wait_for_step(store, pid, 7);
+  REQUIRE(kill(pid, SIGTERM) == 0);
+  REQUIRE(wait_exit(pid) == 130);
+
+  // The same command again (a requeued cluster task, a restarted sweep worker).
+  const auto again = test::run_dist2(train_args(store, kLongRun));
+  INFO(again.out);
+  REQUIRE(again.status == 0);
+  REQUIRE_THAT(again.out, Contains("resuming run " + run));
+  REQUIRE_THAT(again.out, Contains("run " + run + " finished"));
+  REQUIRE(statuses(store) == std::multiset<std::string>{"finished"});
+  REQUIRE(train_curve(store, run, "loss") == ref.curves.at("loss"));  // every step once, as uninterrupted
+  REQUIRE(test_metrics_text(store, run) == ref.final_test);
+
+  // The latest run is finished: training the trial again is a new run, and so
+  // is --fresh after an interruption.
+  const auto third = test::run_dist2(train_args(store, kLongRun));
+  INFO(third.out);
+  REQUIRE(third.status == 0);
+  REQUIRE_THAT(third.out, !Contains("resuming"));
+  const pid_t pid2 = spawn_dist2(train_args(store, kLongRun), dir.sub("train2.log"));
+  const std::string run2 = wait_for_step(store, pid2, 3);
+  REQUIRE(kill(pid2, SIGTERM) == 0);
+  REQUIRE(wait_exit(pid2) == 130);
+  const auto fresh = test::run_dist2(train_args(store, kLongRun) + " --fresh");
+  INFO(fresh.out);
+  REQUIRE(fresh.status == 0);
+  REQUIRE_THAT(fresh.out, !Contains("resuming"));
+  REQUIRE(statuses(store) == std::multiset<std::string>{"finished", "finished", "finished", "interrupted"});
+  RawDb db(store);
+  REQUIRE(db.scalar(fmt::format("SELECT status FROM runs WHERE id = '{}'", run2)) == "interrupted");
+}
+
 TEST_CASE("reliability: SIGTERM during backbone pretraining stops it at once: interrupted, exit 130, no backbone",
           "[reliability]") {
   TempDir dir;
@@ -604,7 +643,10 @@ void stop_sweep_midway_and_restart(int sig) {
   }
   // The second sweep started one run for each trial that had not finished, no more.
   RawDb db(store);
-  REQUIRE(db.count(fmt::format("SELECT count(*) FROM runs WHERE started_at > '{}'", restart)) == ran);
+  // (a trial the killed sweep left interrupted is resumed: its run, reopened)
+  REQUIRE(db.count(fmt::format("SELECT count(*) FROM runs WHERE started_at > '{0}' OR id IN (SELECT run_id FROM tags "
+                               "WHERE key = 'resumed_at' AND value > '{0}')",
+                               restart)) == ran);
   REQUIRE(finished_before + ran <= 4);
   REQUIRE(finished_before + ran + elsewhere >= 4);
 }

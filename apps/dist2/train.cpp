@@ -16,6 +16,11 @@ void setup_train(CLI::App& app) {
   cmd->add_flag("--verbose,-v", req->verbose, "Print the fully resolved config");
   cmd->add_flag("--no-progress", *no_progress, "No progress bar");
   cmd->add_option("--resume", req->resume_run, "Continue RUN (interrupted or failed) from its last checkpoint");
+  cmd->add_flag("--fresh", req->fresh,
+                "Start a new run even when this trial's latest run is interrupted (by default that one resumes)");
+  cmd->add_option("--shard", req->shard_dir,
+                  "Record the run in the store at DIR instead (a cluster job's own database; `dist2 sweep` merges "
+                  "it); datasets and backbones still come from --store");
   cmd->add_option("--variant", req->variant, "The sweep trial this run answers, as its label (set by `dist2 sweep`)");
   cmd->add_option("--nproc", req->nproc,
                   "Data-parallel ranks on this machine (c10d, Gloo): each takes a shard of every batch. Under "

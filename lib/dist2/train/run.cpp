@@ -105,6 +105,18 @@ void log_example_scores(store::Store& st, const std::string& run_id, const std::
   st.log_artifact(run_id, name, path);
 }
 
+// Where the run is recorded: the cluster job's shard, else the store.
+const std::string& runs_store(const RunRequest& req) { return req.shard_dir.empty() ? req.store_dir : req.shard_dir; }
+
+// The trial's latest run when it is interrupted (a later start resumes it), else "".
+std::string interrupted_trial_run(store::Store& st, const std::string& config_hash) {
+  store::RunFilter f;
+  f.config_hash = config_hash;
+  f.limit = 1;
+  const auto latest = st.list_runs(f);
+  return !latest.empty() && latest[0].status == "interrupted" ? latest[0].id : "";
+}
+
 // How long a rank waits for the others to join (DIST2_RENDEZVOUS_TIMEOUT_S, default 300 s).
 std::chrono::milliseconds rendezvous_timeout() {
   const char* v = std::getenv("DIST2_RENDEZVOUS_TIMEOUT_S");
@@ -124,7 +136,10 @@ class LocalRanks {
     std::vector<std::string> args{self_executable(), "--threads", std::to_string(threads_requested()), "train",
                                   req.experiment_path, "--profile", req.profile, "--store", req.store_dir,
                                   "--no-progress"};
+    if (!req.shard_dir.empty()) args.insert(args.end(), {"--shard", req.shard_dir});
+    // Rank 0 has decided which run this is: the others follow it, not their own lookup.
     if (!req.resume_run.empty()) args.insert(args.end(), {"--resume", req.resume_run});
+    else args.push_back("--fresh");
     args.insert(args.end(), req.overrides.begin(), req.overrides.end());
     for (int r = 1; r < rz.world; ++r)
       pids_.push_back(spawn_child(args,
@@ -160,15 +175,28 @@ RunOutcome run_rank(const RunRequest& req, const Rendezvous& rz) {
   config::Config cfg;
   std::string ckpt;
   if (!req.resume_run.empty()) {
-    store::Store st(req.store_dir);  // read for the run's config and checkpoint only
+    store::Store st(runs_store(req));  // read for the run's config and checkpoint only
     const auto info = st.get_run(req.resume_run);
-    DIST2_CHECK(info.has_value(), "no run '{}' in store {}", req.resume_run, req.store_dir);
+    DIST2_CHECK(info.has_value(), "no run '{}' in store {}", req.resume_run, runs_store(req));
     cfg = config::Config::from_yaml_string(info->config, experiment_schema(info->task));
     ckpt = st.run_dir(info->id) + "/checkpoint.pt";
   } else {
     cfg = config::Experiment::load(req.experiment_path, req.profile, config::parse_overrides(req.overrides),
                                    experiment_schema)
               .base();
+    // Under an external launcher rank 0 may be resuming the trial: follow the
+    // trial's latest run when it is interrupted or running (rank 0 reopened it).
+    // A run rank 0 just created has no checkpoint yet: none is written before
+    // every rank has joined.
+    if (!req.fresh && store::Store::exists(runs_store(req))) {
+      store::Store st(runs_store(req));
+      store::RunFilter f;
+      f.config_hash = cfg.hash();
+      f.limit = 1;
+      const auto latest = st.list_runs(f);
+      if (!latest.empty() && (latest[0].status == "interrupted" || latest[0].status == "running"))
+        ckpt = st.run_dir(latest[0].id) + "/checkpoint.pt";
+    }
   }
   install_stop_handlers();
   Prepared p = prepare_run(cfg, req.store_dir);
@@ -188,7 +216,8 @@ RunOutcome run_rank(const RunRequest& req, const Rendezvous& rz) {
 
 }  // namespace
 
-RunOutcome run_experiment(const RunRequest& req) {
+RunOutcome run_experiment(const RunRequest& request) {
+  RunRequest req = request;
   DIST2_CHECK(req.nproc >= 1, "--nproc must be >= 1, got {}", req.nproc);
   Rendezvous rz = rendezvous_from_env();
   if (req.nproc > 1) {
@@ -201,19 +230,25 @@ RunOutcome run_experiment(const RunRequest& req) {
   if (rz.rank != 0) return run_rank(req, rz);
 
   // Resuming reads a store; only a new run may create one.
-  DIST2_CHECK(req.resume_run.empty() || store::Store::exists(req.store_dir),
-              "no run store at {} (give --store DIR or set DIST2_STORE)", req.store_dir);
+  DIST2_CHECK(req.resume_run.empty() || store::Store::exists(runs_store(req)),
+              "no run store at {} (give --store DIR or set DIST2_STORE)", runs_store(req));
   // A new run's config is checked before the store is opened: bad input leaves no trace.
   std::optional<config::Experiment> exp;
   if (req.resume_run.empty())
     exp = config::Experiment::load(req.experiment_path, req.profile, config::parse_overrides(req.overrides),
                                    experiment_schema);
-  store::Store st(req.store_dir);
+  store::Store st(runs_store(req));
+  if (req.resume_run.empty() && !req.fresh) {
+    req.resume_run = interrupted_trial_run(st, exp->base().hash());
+    if (!req.resume_run.empty())
+      fmt::print(stderr, "resuming run {}, this trial's interrupted run (--fresh starts a new one)\n",
+                 req.resume_run);
+  }
   config::Config cfg;
   std::string run_id;
   if (!req.resume_run.empty()) {
     const auto info = st.get_run(req.resume_run);
-    DIST2_CHECK(info.has_value(), "no run '{}' in store {}", req.resume_run, req.store_dir);
+    DIST2_CHECK(info.has_value(), "no run '{}' in store {}", req.resume_run, runs_store(req));
     DIST2_CHECK(info->status != "finished", "run {} is already finished", info->id);
     // Opening the store marked runs whose process is gone as interrupted: one
     // still running has a live process, and two trainers must not share a run.

@@ -17,6 +17,12 @@ struct RunRequest {
   bool verbose = false;                // print the resolved config
   bool progress = true;
   std::string resume_run;              // continue this run from its last checkpoint
+  // Without resume_run, a trial whose latest run is interrupted is resumed (a
+  // requeued cluster job, a restarted sweep); fresh starts a new run instead.
+  bool fresh = false;
+  // Record the run in this store (a cluster job's shard, see sweep/shards.h)
+  // instead of store_dir; datasets and backbones still come from store_dir.
+  std::string shard_dir;
   std::string variant;                 // the sweep trial's label, recorded with the run
   // Data-parallel ranks on this machine: > 1 makes this process rank 0, which
   // starts the others. Under a launcher that sets RANK / WORLD_SIZE (torchrun,
