@@ -820,4 +820,101 @@ std::string Store::run_dir(const std::string& run) {
   return path.string();
 }
 
+// ---- merging a shard ----
+
+namespace {
+
+// Hard link where the file system allows (same device: free, and a checkpoint
+// the shard replaces later gets a new inode, so the link stays the old file),
+// else a copy. Temporary files of a writer are skipped. Returns files placed.
+int64_t link_run_files(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  if (!fs::is_directory(from, ec)) return 0;
+  int64_t placed = 0;
+  for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const std::string name = it->path().filename().string();
+    if (name.find(".tmp.") != std::string::npos) continue;
+    const fs::path target = to / fs::relative(it->path(), from);
+    fs::create_directories(target.parent_path());
+    // Into a temporary name, then renamed over the target: a reader never sees half a file.
+    const fs::path tmp = temporary_path(target.string(), static_cast<long>(getpid()));
+    std::error_code link_ec;
+    fs::create_hard_link(it->path(), tmp, link_ec);
+    if (link_ec) fs::copy_file(it->path(), tmp, fs::copy_options::overwrite_existing);
+    fs::rename(tmp, target);
+    ++placed;
+  }
+  DIST2_CHECK(!ec, "cannot read the run folder {}: {}", from.string(), ec.message());
+  return placed;
+}
+
+}  // namespace
+
+MergeSummary Store::merge_shard(const std::string& shard_dir) {
+  DIST2_CHECK(fs::absolute(shard_dir).lexically_normal() != fs::absolute(dir()).lexically_normal(),
+              "cannot merge store {} into itself", dir());
+  DIST2_CHECK(exists(shard_dir), "no run store at {} (its runs.db is missing)", shard_dir);
+  // Opened as a store first: migrated to this build's schema, its dead local runs marked.
+  std::vector<std::pair<std::string, std::string>> runs;  // id, status
+  {
+    Store shard(shard_dir);
+    for (const auto& r : shard.list_runs()) runs.push_back({r.id, r.status});
+  }
+  MergeSummary sum;
+  // Files first: a merge cut short leaves rows to copy again, never rows whose files are missing.
+  const fs::path shard_runs = fs::path(shard_dir) / "runs";
+  for (const auto& [id, status] : runs)
+    if (status != "running" && is_safe_run_id(id))
+      sum.files += link_run_files(shard_runs / id, fs::path(impl_->run_path(id)));
+
+  auto& db = impl_->db;
+  db.prepare("ATTACH DATABASE ?1 AS shard", "attach shard").bind(1, (fs::path(shard_dir) / "runs.db").string()).run();
+  struct Detach {
+    sql::Connection& db;
+    ~Detach() {
+      try {
+        db.exec("DETACH DATABASE shard", "detach shard");
+      } catch (...) {
+      }
+    }
+  } detach{db};
+  const std::string shard_prefix = (shard_runs / "").string();
+  const std::string main_prefix = (fs::path(dir()) / "runs" / "").string();
+  impl_->write("merge shard " + shard_dir, [&] {
+    db.exec("INSERT INTO experiments(name, created_at) SELECT name, created_at FROM shard.experiments WHERE true "
+            "ON CONFLICT(name) DO NOTHING",
+            "merge experiments");
+    db.exec(fmt::format("INSERT INTO runs({0}) SELECT {0} FROM shard.runs WHERE true ON CONFLICT(id) DO UPDATE SET "
+                        "experiment = excluded.experiment, task = excluded.task, status = excluded.status, "
+                        "config = excluded.config, config_hash = excluded.config_hash, profile = excluded.profile, "
+                        "started_at = excluded.started_at, ended_at = excluded.ended_at, "
+                        "heartbeat_at = excluded.heartbeat_at, commit_sha = excluded.commit_sha, "
+                        "host = excluded.host, pid = excluded.pid, error = excluded.error, variant = excluded.variant",
+                        kRunColumns),
+            "merge runs");
+    sum.runs = db.changes();
+    // A run's rows are replaced as a whole: repeating the merge never doubles them.
+    for (const char* table : {"params", "tags", "metrics", "artifacts"})
+      db.exec(fmt::format("DELETE FROM main.{0} WHERE run_id IN (SELECT id FROM shard.runs)", table),
+              fmt::format("merge {}", table));
+    db.exec("INSERT INTO params(run_id, key, value) SELECT run_id, key, value FROM shard.params", "merge params");
+    db.exec("INSERT INTO tags(run_id, key, value) SELECT run_id, key, value FROM shard.tags", "merge tags");
+    db.exec("INSERT INTO metrics(run_id, split, name, step, value, timestamp) "
+            "SELECT run_id, split, name, step, value, timestamp FROM shard.metrics ORDER BY rowid",
+            "merge metrics");
+    sum.metric_rows = db.changes();
+    // A file in the shard's run folder now lives in this store's.
+    db.prepare("INSERT INTO artifacts(run_id, kind, path, created_at) "
+               "SELECT run_id, kind, CASE WHEN substr(path, 1, length(?1)) = ?1 "
+               "THEN ?2 || substr(path, length(?1) + 1) ELSE path END, created_at FROM shard.artifacts ORDER BY rowid",
+               "merge artifacts")
+        .bind(1, shard_prefix)
+        .bind(2, main_prefix)
+        .run();
+  });
+  return sum;
+}
+
 }  // namespace dist2::store

@@ -66,6 +66,13 @@ struct SweepPlan {
   std::vector<PlannedTrial> trials;
 };
 
+// What merging a shard brought over.
+struct MergeSummary {
+  int64_t runs = 0;          // runs copied (new or updated)
+  int64_t metric_rows = 0;   // their metric rows
+  int64_t files = 0;         // files linked or copied into the store's run folders
+};
+
 // Run statuses; a run is `running` from create_run until finish_run.
 inline const std::vector<std::string>& run_statuses() {
   static const std::vector<std::string> s{"running", "finished", "failed", "interrupted"};
@@ -138,6 +145,14 @@ class Store {
   // host, when their pid no longer exists; on another host, when their heartbeat
   // (or start) is older than remote_stale_after. Returns how many were marked.
   int64_t mark_stale_runs(std::chrono::seconds remote_stale_after = kRemoteStaleAfter);
+  // Copies the runs of the store at shard_dir (a cluster job's own database, see
+  // sweep/shards.h) into this one, by run id: their rows replace what an earlier
+  // merge copied, their metrics, params, tags and artifacts are replaced as a
+  // whole, and the files of runs that stopped are linked (else copied) into
+  // DIR/runs/<id>, artifact paths rewritten to point there. Safe to repeat, and
+  // to run while the shard's run is still training (its rows so far come over;
+  // its files when it stops). One transaction per shard.
+  MergeSummary merge_shard(const std::string& shard_dir);
 
   // ---- reading ----
   // By full id or by a unique id prefix; nullopt when nothing matches; an
