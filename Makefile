@@ -5,7 +5,8 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DIST2 := $(BUILD)/dist2
 PACKAGES := cmake ninja-build g++ libtorch-dev libopenblas0-pthread libcli11-dev libyaml-cpp-dev \
-            libfmt-dev libsqlite3-dev sqlite3 catch2 zlib1g-dev nlohmann-json3-dev libgloo-dev dataset-fashion-mnist chromium
+            libfmt-dev libsqlite3-dev sqlite3 catch2 zlib1g-dev nlohmann-json3-dev libgloo-dev dataset-fashion-mnist chromium \
+            slurmctld slurmd slurm-client munge
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Fuzzing: one target per tests/fuzz/fuzz_NAME.cpp, seeded from tests/fuzz/corpus/NAME/.

@@ -13,6 +13,13 @@
 
 namespace dist2 {
 
+// Cluster settings of `--launcher slurm` (sweep/slurm.h).
+struct SlurmRequest {
+  std::string partition, time;  // empty: the cluster's defaults
+  int cpus_per_task = 1;        // each trial's cores, and its --threads
+  bool wait = false;            // poll until every task has ended, merging as they end
+};
+
 struct SweepRequest {
   std::string experiment_path;
   std::string profile = "default";
@@ -23,6 +30,13 @@ struct SweepRequest {
   bool dry_run = false;
   bool retry_failed = false;
   std::string executable;    // the dist2 binary that runs trials
+  // Where trials run: "local" (worker processes here, -j at a time) or "slurm"
+  // (one job array, each task a trial recording into its shard; -j, when given,
+  // caps the tasks running at once).
+  std::string launcher = "local";
+  bool jobs_given = false;
+  SlurmRequest slurm;
+  bool prepare_only = false;  // only pretrain the backbones the trials to run need
 };
 
 struct Trial {
@@ -36,6 +50,9 @@ struct SweepSummary {
   int total = 0, already_finished = 0, skipped_failed = 0, running_elsewhere = 0, ran = 0, finished = 0, failed = 0,
       interrupted = 0;
   int not_started = 0;  // left unstarted because the sweep was asked to stop
+  int submitted = 0;    // handed to Slurm (without --wait they end after the sweep)
+  int queued_elsewhere = 0;  // still in an earlier sweep's Slurm job array
+  std::string slurm_job;     // the array job this sweep submitted
 };
 
 std::vector<Trial> expand_trials(const SweepRequest& req);

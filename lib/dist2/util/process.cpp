@@ -1,9 +1,11 @@
 #include "dist2/util/process.h"
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -37,6 +39,57 @@ pid_t spawn_child(const std::vector<std::string>& args, const std::vector<std::p
     _exit(127);
   }
   return pid;
+}
+
+CommandResult run_command(const std::vector<std::string>& args) {
+  DIST2_CHECK(!args.empty(), "run_command: no program");
+  std::vector<std::string> a = args;
+  std::vector<char*> argv;
+  for (auto& s : a) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  int fds[2];
+  DIST2_CHECK(::pipe(fds) == 0, "cannot create a pipe: {}", std::strerror(errno));
+  const pid_t pid = fork();
+  if (pid < 0) {
+    const int err = errno;
+    close(fds[0]), close(fds[1]);
+    throw Error(fmt::format("cannot start {}: {}", args[0], std::strerror(err)));
+  }
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO), dup2(fds[1], STDERR_FILENO);
+    close(fds[0]), close(fds[1]);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  CommandResult r;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    r.out.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+bool on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  if (!path) return false;
+  std::string dirs = path;
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    const size_t end = std::min(dirs.find(':', start), dirs.size());
+    const std::string dir = end > start ? dirs.substr(start, end - start) : ".";
+    if (::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+    start = end + 1;
+  }
+  return false;
 }
 
 std::string this_host() {

@@ -17,6 +17,18 @@ namespace dist2 {
 pid_t spawn_child(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
                   const std::string& log_path);
 
+// Runs a program found on PATH (args[0]) to its end and returns its exit status
+// (127 when it could not be started, 128 + N for signal N) and its stdout and
+// stderr together. For short commands (sbatch, squeue), not for training.
+struct CommandResult {
+  int status = 127;
+  std::string out;
+};
+CommandResult run_command(const std::vector<std::string>& args);
+
+// Whether `program` is an executable file on PATH.
+bool on_path(const std::string& program);
+
 // This executable's path (/proc/self/exe).
 std::string self_executable();
 
