@@ -269,3 +269,20 @@ TEST_CASE("slurm: trials still queued in an earlier sweep's array are not submit
   REQUIRE_THAT(third.out, Contains("submitted job array 102"));
   REQUIRE(n_submits() > submits);
 }
+
+TEST_CASE("shards: reading commands (runs, report) see a shard's runs without a sweep merging first", "[shards]") {
+  TempDir dir;
+  const std::string main_dir = dir.path + "/store";
+  { store::Store create(main_dir); }
+  std::string id;
+  {
+    store::Store sh(shard_dir_for(main_dir, "h9"));
+    id = make_run(sh, "h9", 2);
+    sh.finish_run(id, "finished");
+  }
+  const auto r = test::run_dist2("runs --store " + main_dir);
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  REQUIRE_THAT(r.out, Contains(id));
+  REQUIRE(store::Store(main_dir).run(id).status == "finished");
+}

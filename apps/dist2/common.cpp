@@ -1,5 +1,10 @@
 #include "common.h"
 
+#include <fmt/format.h>
+
+#include "dist2/sweep/shards.h"
+#include "dist2/util/error.h"
+
 #include "dist2/store/store.h"
 
 namespace dist2::cli {
@@ -13,5 +18,12 @@ void add_experiment_args(CLI::App* cmd, ExperimentArgs& args) {
 }
 
 std::string store_dir(const std::string& flag) { return flag.empty() ? store::Store::default_dir() : flag; }
+
+store::Store open_existing_store(const std::string& dir, const std::string& missing_hint) {
+  DIST2_CHECK(store::Store::exists(dir), "no run store at {} ({})", dir, missing_hint);
+  store::Store st(dir);
+  for (const auto& p : merge_shards(st).problems) fmt::print(stderr, "warning: shard not merged: {}\n", p);
+  return st;
+}
 
 }  // namespace dist2::cli

@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "dist2/store/store.h"
+
 namespace dist2::cli {
 
 struct ExperimentArgs {
@@ -19,5 +21,9 @@ struct ExperimentArgs {
 void add_experiment_args(CLI::App* cmd, ExperimentArgs& args);
 // The store folder to use: --store, else $DIST2_STORE, else ./dist2-runs.
 std::string store_dir(const std::string& flag);
+// Opens the store at dir, which must exist (`missing_hint` says what to do when
+// it does not), with the runs of cluster tasks' shards merged in first, so that
+// reading commands see runs a Slurm sweep left unmerged.
+store::Store open_existing_store(const std::string& dir, const std::string& missing_hint);
 
 }  // namespace dist2::cli

@@ -253,9 +253,7 @@ std::vector<std::string> report_experiment_names(const ReportOptions& o, store::
 
 // The store a report reads; reading never creates one.
 store::Store open_store(const ReportOptions& o) {
-  const std::string dir = store_dir(o.store);
-  DIST2_CHECK(store::Store::exists(dir), "no run store at {} (run a sweep first, or pass --store)", dir);
-  return store::Store(dir);
+  return open_existing_store(store_dir(o.store), "run a sweep first, or pass --store");
 }
 
 Collected collect(const ReportOptions& o, store::Store& st, const std::string& name, const std::string& command) {

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "common.h"
 #include "dist2/store/listing.h"
 #include "dist2/store/store.h"
 #include "dist2/util/error.h"
@@ -24,8 +25,7 @@ struct RunsOptions {
 
 // Listing never creates a store: a mistyped --store should not leave a new one behind.
 store::Store open_existing(const std::string& dir) {
-  DIST2_CHECK(store::Store::exists(dir), "no run store at {} (give --store DIR or set DIST2_STORE)", dir);
-  return store::Store(dir);
+  return open_existing_store(dir, "give --store DIR or set DIST2_STORE");
 }
 
 std::pair<std::string, std::string> parse_where(const std::string& s) {
