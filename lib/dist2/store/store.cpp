@@ -679,6 +679,15 @@ std::optional<RunInfo> Store::find_finished(const std::string& config_hash) {
   return found;
 }
 
+std::optional<RunInfo> Store::latest_run(const std::string& config_hash) {
+  RunFilter f;
+  f.config_hash = config_hash;
+  f.limit = 1;
+  auto runs = list_runs(f);  // newest first
+  if (runs.empty()) return std::nullopt;
+  return std::move(runs.front());
+}
+
 std::vector<MetricRow> Store::metrics(const std::string& run, const std::string& split, const std::string& name) {
   std::vector<MetricRow> rows;
   impl_->read("read metrics", [&] {

@@ -163,6 +163,8 @@ class Store {
   std::vector<RunInfo> list_runs(const RunFilter& filter = {});  // newest first
   // The latest finished run with this config hash (to skip work already done).
   std::optional<RunInfo> find_finished(const std::string& config_hash);
+  // The newest run with this config hash, whatever its status.
+  std::optional<RunInfo> latest_run(const std::string& config_hash);
   // Rows ordered by split, name, step; empty split/name means all.
   std::vector<MetricRow> metrics(const std::string& run, const std::string& split = "", const std::string& name = "");
   // name -> value at the last step logged for that name in `split`.

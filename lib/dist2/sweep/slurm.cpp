@@ -1,6 +1,7 @@
 #include "dist2/sweep/slurm.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstdio>
 
@@ -18,10 +19,13 @@ std::string first_line(const std::string& s) {
   return s.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
-std::string join(const std::vector<std::string>& xs, const char* sep) {
-  std::string out;
-  for (size_t i = 0; i < xs.size(); ++i) out += (i ? sep : "") + xs[i];
-  return out;
+// Runs one of Slurm's commands; one that cannot start or fails is a one-line
+// error with the command's own first line.
+std::string run_slurm(const std::vector<std::string>& args, const std::string& what) {
+  const CommandResult r = run_command(args);
+  DIST2_CHECK(r.status != 127, "cannot run {} (is Slurm's client installed and on PATH?)", args[0]);
+  DIST2_CHECK(r.status == 0, "{} failed: {}", what, first_line(r.out));
+  return r.out;
 }
 
 }  // namespace
@@ -30,7 +34,7 @@ std::string missing_commands() {
   std::vector<std::string> missing;
   for (const char* c : {"sbatch", "squeue", "scancel"})
     if (!on_path(c)) missing.push_back(c);
-  return join(missing, ", ");
+  return fmt::format("{}", fmt::join(missing, ", "));
 }
 
 std::string submit(const std::string& script, const JobOptions& opt) {
@@ -45,11 +49,8 @@ std::string submit(const std::string& script, const JobOptions& opt) {
   // watches for DependencyNeverSatisfied, for clusters that ignore the flag.
   if (!opt.after_ok.empty()) args.insert(args.end(), {"--dependency", "afterok:" + opt.after_ok, "--kill-on-invalid-dep=yes"});
   args.push_back(script);
-  const CommandResult r = run_command(args);
-  DIST2_CHECK(r.status != 127, "cannot run sbatch (is Slurm's client installed and on PATH?)");
-  DIST2_CHECK(r.status == 0, "sbatch refused {}: {}", script, first_line(r.out));
   // --parsable prints "jobid" or "jobid;cluster".
-  const std::string line = first_line(r.out);
+  const std::string line = first_line(run_slurm(args, "sbatch " + script));
   const std::string id = line.substr(0, line.find(';'));
   DIST2_CHECK(!id.empty() && id.find_first_not_of("0123456789") == std::string::npos,
               "sbatch printed no job id for {}: '{}'", script, line);
@@ -76,11 +77,8 @@ std::vector<QueuedTask> queue(const std::vector<std::string>& job_ids) {
   // This user's jobs, filtered here: `squeue -j` fails outright when one of the
   // ids has been forgotten by the controller. -r: one line per array task, pending
   // ones too (else "1234_[3-9%2]").
-  const CommandResult r = run_command({"squeue", "-h", "-r", "--me", "-o", "%i|%t|%r"});
-  DIST2_CHECK(r.status != 127, "cannot run squeue (is Slurm's client installed and on PATH?)");
-  DIST2_CHECK(r.status == 0, "squeue failed: {}", first_line(r.out));
   std::vector<QueuedTask> mine;
-  for (auto& t : parse_queue(r.out))
+  for (auto& t : parse_queue(run_slurm({"squeue", "-h", "-r", "--me", "-o", "%i|%t|%r"}, "squeue")))
     for (const auto& job : job_ids)
       if (t.id == job || t.id.rfind(job + "_", 0) == 0) {
         mine.push_back(std::move(t));
@@ -113,12 +111,18 @@ std::vector<size_t> task_indices(const std::string& field) {
   return out;
 }
 
+std::string QueuedTask::job() const { return id.substr(0, id.find('_')); }
+
+std::vector<size_t> QueuedTask::tasks() const {
+  const size_t us = id.find('_');
+  return us == std::string::npos ? std::vector<size_t>{} : task_indices(id.substr(us + 1));
+}
+
 void cancel(const std::vector<std::string>& job_ids) {
   if (job_ids.empty()) return;
   std::vector<std::string> args{"scancel"};
   args.insert(args.end(), job_ids.begin(), job_ids.end());
-  const CommandResult r = run_command(args);
-  DIST2_CHECK(r.status == 0, "scancel {} failed: {}", join(job_ids, " "), first_line(r.out));
+  run_slurm(args, fmt::format("scancel {}", fmt::join(job_ids, " ")));
 }
 
 }  // namespace dist2::slurm

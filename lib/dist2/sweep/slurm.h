@@ -25,6 +25,8 @@ struct QueuedTask {
   std::string id;      // "1234" or, for an array task, "1234_5"
   std::string state;   // squeue's short state: PD, R, CG, ...
   std::string reason;  // "None", "Dependency", "DependencyNeverSatisfied", ...
+  std::string job() const;            // "1234" of "1234_5"
+  std::vector<size_t> tasks() const;  // {5} of "1234_5"; empty for a plain job
 };
 
 // The tasks of these jobs (array job ids, or plain job ids) still in the queue:

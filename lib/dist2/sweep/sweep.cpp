@@ -286,9 +286,12 @@ std::string shell_command(const std::vector<std::string>& args) {
   return out;
 }
 
-std::string slurm_dir(const SweepRequest& req) {
-  return (std::filesystem::absolute(req.store_dir).lexically_normal() / "slurm").string();
+// Paths written into job scripts are absolute: a task starts in another directory.
+std::string absolute_store(const SweepRequest& req) {
+  return std::filesystem::absolute(req.store_dir).lexically_normal().string();
 }
+
+std::string slurm_dir(const SweepRequest& req) { return absolute_store(req) + "/slurm"; }
 
 // The command of one array task: the trial's `dist2 train` into its shard.
 std::vector<std::string> slurm_trial_command(const SweepRequest& req, const Trial& t, int threads) {
@@ -350,12 +353,9 @@ std::set<std::string> queued_in_slurm(const SweepRequest& req) {
   for (const auto& [job, _] : records) jobs.push_back(job);
   std::set<std::string> live_jobs;
   for (const auto& q : slurm::queue(jobs)) {
-    const std::string job = q.id.substr(0, q.id.find('_'));
-    live_jobs.insert(job);
-    const size_t us = q.id.find('_');
-    if (us == std::string::npos) continue;
-    const auto& tasks = records[job];
-    for (size_t k : slurm::task_indices(q.id.substr(us + 1)))
+    live_jobs.insert(q.job());
+    const auto& tasks = records[q.job()];
+    for (size_t k : q.tasks())
       if (auto it = tasks.find(std::to_string(k)); it != tasks.end()) hashes.insert(it->second);
   }
   for (const auto& job : jobs)
@@ -371,16 +371,13 @@ std::string task_outcome(store::Store& st, const Trial& t, SweepSummary& sum, co
     ++sum.finished;
     return "done" + final_metric_text(st, t.hash);
   }
-  store::RunFilter f;
-  f.config_hash = t.hash;
-  f.limit = 1;
-  const auto runs = st.list_runs(f);
-  if (!runs.empty() && runs[0].status == "interrupted") {
+  const auto latest = st.latest_run(t.hash);
+  if (latest && latest->status == "interrupted") {
     ++sum.interrupted;
     return "interrupted (the next sweep resumes it)";
   }
   ++sum.failed;
-  return fmt::format("FAILED ({}; log {})", runs.empty() ? "no run recorded" : runs[0].error, log);
+  return fmt::format("FAILED ({}; log {})", latest ? latest->error : "no run recorded", log);
 }
 
 SweepSummary launch_slurm(const SweepRequest& req, const config::Experiment& exp, const std::vector<Trial>& trials,
@@ -392,7 +389,7 @@ SweepSummary launch_slurm(const SweepRequest& req, const config::Experiment& exp
   }
   if (list.empty()) return sum;
   make_dirs(slurm_dir(req));
-  const std::string log_dir = std::filesystem::absolute(req.store_dir).lexically_normal().string() + "/logs";
+  const std::string log_dir = absolute_store(req) + "/logs";
   make_dirs(log_dir);
   const int threads = req.threads > 0 ? req.threads : req.slurm.cpus_per_task;
   const std::string stamp = fmt::format("{}-{}", exp.name(), ::getpid());
@@ -455,9 +452,7 @@ SweepSummary launch_slurm(const SweepRequest& req, const config::Experiment& exp
     bool never = false;
     for (const auto& q : queued) {
       never |= q.reason == "DependencyNeverSatisfied";
-      const size_t us = q.id.find('_');
-      if (us != std::string::npos)
-        for (size_t k : slurm::task_indices(q.id.substr(us + 1))) in_queue.insert(k);
+      for (size_t k : q.tasks()) in_queue.insert(k);
     }
     if (never) {
       // The backbone job failed; a cluster that ignores --kill-on-invalid-dep

@@ -110,11 +110,8 @@ const std::string& runs_store(const RunRequest& req) { return req.shard_dir.empt
 
 // The trial's latest run when it is interrupted (a later start resumes it), else "".
 std::string interrupted_trial_run(store::Store& st, const std::string& config_hash) {
-  store::RunFilter f;
-  f.config_hash = config_hash;
-  f.limit = 1;
-  const auto latest = st.list_runs(f);
-  return !latest.empty() && latest[0].status == "interrupted" ? latest[0].id : "";
+  const auto latest = st.latest_run(config_hash);
+  return latest && latest->status == "interrupted" ? latest->id : "";
 }
 
 // How long a rank waits for the others to join (DIST2_RENDEZVOUS_TIMEOUT_S, default 300 s).
@@ -190,12 +187,9 @@ RunOutcome run_rank(const RunRequest& req, const Rendezvous& rz) {
     // every rank has joined.
     if (!req.fresh && store::Store::exists(runs_store(req))) {
       store::Store st(runs_store(req));
-      store::RunFilter f;
-      f.config_hash = cfg.hash();
-      f.limit = 1;
-      const auto latest = st.list_runs(f);
-      if (!latest.empty() && (latest[0].status == "interrupted" || latest[0].status == "running"))
-        ckpt = st.run_dir(latest[0].id) + "/checkpoint.pt";
+      const auto latest = st.latest_run(cfg.hash());
+      if (latest && (latest->status == "interrupted" || latest->status == "running"))
+        ckpt = st.run_dir(latest->id) + "/checkpoint.pt";
     }
   }
   install_stop_handlers();
