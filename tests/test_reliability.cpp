@@ -468,15 +468,18 @@ TEST_CASE("reliability: SIGTERM and SIGINT stop a run cleanly: checkpoint, inter
   reference_run();
   TempDir dir;
   const std::string store = dir.sub("store");
-  // Both at once, each stopped after its third logged step.
-  const pid_t term = spawn_dist2(train_args(store, kLongRun), dir.sub("term.log"));
-  const pid_t intr = spawn_dist2(train_args(store, kLongRun), dir.sub("int.log"));
+  // Both at once, each stopped after its third logged step. --fresh: they train
+  // the same trial, and one that starts late would otherwise resume the run the
+  // other's SIGTERM interrupted.
+  const pid_t term = spawn_dist2(train_args(store, kLongRun) + " --fresh", dir.sub("term.log"));
+  const pid_t intr = spawn_dist2(train_args(store, kLongRun) + " --fresh", dir.sub("int.log"));
   const std::string term_run = wait_for_step(store, term, 3);
   REQUIRE(kill(term, SIGTERM) == 0);
   const std::string int_run = wait_for_step(store, intr, 3);
   REQUIRE(kill(intr, SIGINT) == 0);
   REQUIRE(wait_exit(term) == 130);
   REQUIRE(wait_exit(intr) == 130);
+  REQUIRE(term_run != int_run);
   REQUIRE_THAT(slurp(dir.sub("term.log")), Contains("run " + term_run + " interrupted"));
 
   RawDb db(store);
