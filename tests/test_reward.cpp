@@ -4,6 +4,7 @@
 // through the dist2 executable.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -236,6 +237,38 @@ TEST_CASE("reward dataset: pairs are consecutive, deterministic by seed, streams
     REQUIRE(c / 2 == r / 2);
     REQUIRE(d.train[c].values.at(0) > d.train[r].values.at(0));
   }
+}
+
+TEST_CASE("replay: pretraining-like documents after the scored pairs, plain language, outside every pair",
+          "[reward]") {
+  const auto cfg = reward_config({{"task.n_train", config::Value{int64_t{50}}},
+                                  {"task.n_test_pairs", config::Value{int64_t{2}}}});
+  auto replayed = cfg;
+  replayed.set("task.replay", config::Value{0.5});
+  RewardTask task;
+  const Dataset plain = task.generate(cfg), mixed = task.generate(replayed);
+  REQUIRE(plain.train.size() == 100);
+  REQUIRE(mixed.train.size() == 150);  // 0.5 documents per scored example
+  for (size_t i = 0; i < 100; ++i) REQUIRE(mixed.train[i].prompt == plain.train[i].prompt);  // scored data unchanged
+  const Tokenizer tok(NumberSplit::chunk3);
+  size_t with_digits = 0;
+  for (size_t i = 100; i < 150; ++i) {
+    const Example& e = mixed.train[i];
+    REQUIRE(e.group == "replay");
+    REQUIRE(e.prompt.empty());
+    REQUIRE(e.values.empty());
+    const EncodedExample enc = task.encode(e, tok);
+    REQUIRE(std::count(enc.supervised.begin(), enc.supervised.end(), 1) > 0);  // trained as language
+    REQUIRE(std::count(enc.metric.begin(), enc.metric.end(), 1) == 0);         // never a distance target
+    with_digits += e.completion.find_first_of("0123456789") != std::string::npos;
+  }
+  REQUIRE(with_digits > 0);  // sums were drawn, and their digits are still not metric positions
+  // A scored example keeps its metric positions.
+  const EncodedExample scored = task.encode(mixed.train[0], tok);
+  REQUIRE(std::count(scored.metric.begin(), scored.metric.end(), 1) == 6);
+  REQUIRE(task.preference_pairs(mixed.train) == task.preference_pairs(plain.train));
+  REQUIRE(task.reference_metrics(replayed, mixed).at("ref.train_mean.score.mae") ==
+          task.reference_metrics(cfg, plain).at("ref.train_mean.score.mae"));
 }
 
 namespace {

@@ -33,10 +33,15 @@ reward::World world_of(const config::Config& cfg) {
 
 // Streams: training data, test pairs and the shifted split never share draws, and
 // the first n training instructions of a seed do not depend on task.n_train.
-constexpr uint64_t kTrainStream = 1, kTestStream = 2, kShiftedStream = 3;
+constexpr uint64_t kTrainStream = 1, kTestStream = 2, kShiftedStream = 3, kReplayStream = 4;
 uint64_t stream(const config::Config& cfg, uint64_t s) {
   return static_cast<uint64_t>(cfg.get_int("seed")) * 0x9E3779B97F4A7C15ull + s * 0xBF58476D1CE4E5B9ull;
 }
+
+// Replayed pretraining documents in the training split (task.replay) carry this
+// group: plain language modelling, no scores, no metric positions.
+const std::string kReplay = "replay";
+bool is_replay(const Example& e) { return e.group == kReplay; }
 
 // 1 when the chosen (even index) response has the higher reward, 0 when lower,
 // 1/2 on a tie or when either reward is missing.
@@ -72,6 +77,9 @@ config::Schema RewardTask::schema() const {
   s.add_int("task.world_seed", 0, 0, {}, "seed of the world (entities and their colours) the backbone learns");
   s.add_int("task.n_entities", 40, 2, 1000, "entities in the world");
   s.add_int("task.pretrain_sentences", 60000, 1, {}, "sentences in the backbone's pretraining corpus");
+  s.add_float("task.replay", 0.0, 0.0, 10.0,
+              "documents like the backbone's pretraining corpus mixed into the fine-tuning data, per reward "
+              "example (0: none, as the paper; they keep the facts the correctness facet needs)");
   // Reward sequences are longer than the regression task's.
   s.add_int("model.context", 128, 8, {}, "maximum sequence length");
   return s;
@@ -84,6 +92,15 @@ Dataset RewardTask::generate(const config::Config& cfg) const {
   reward::Generator train_gen(world, {noise, false}, stream(cfg, kTrainStream));
   for (int64_t i = 0; i < cfg.get_int("task.n_train"); ++i)
     for (const Response& r : train_gen.training_instruction()) d.train.push_back(to_example(r, ""));
+  // Replay after every reward example, so that preference pairs stay consecutive:
+  // fresh documents of the pretraining distribution (the same world, another stream).
+  const auto n_replay = static_cast<int64_t>(std::llround(cfg.get_double("task.replay") * static_cast<double>(d.train.size())));
+  if (n_replay > 0) {
+    // The corpus packs about three sentences into a document: ask for enough.
+    auto docs = reward::pretraining_corpus(world, stream(cfg, kReplayStream), static_cast<int>(4 * n_replay + 8));
+    DIST2_CHECK(static_cast<int64_t>(docs.size()) >= n_replay, "replay corpus too small: {} < {}", docs.size(), n_replay);
+    for (int64_t i = 0; i < n_replay; ++i) d.train.push_back({"", std::move(docs[static_cast<size_t>(i)]), {}, kReplay, {}});
+  }
   reward::Generator test_gen(world, {noise, false}, stream(cfg, kTestStream));
   for (const std::string& source : reward::sources())
     for (int64_t i = 0; i < cfg.get_int("task.n_test_pairs"); ++i) {
@@ -243,8 +260,10 @@ std::map<std::string, double> RewardTask::reference_metrics(const config::Config
   add("constant", [](const Example&) { return 10.0; });
   add("annotator", [](const Example& e) { return e.values.at(kLabelOverall); });
   // The score as a regression: the constant at the training labels' mean overall.
-  double train_mean = 0;
-  for (const auto& e : data.train) train_mean += e.values.at(kLabelOverall) / static_cast<double>(data.train.size());
+  double train_mean = 0, n_scored = 0;
+  for (const auto& e : data.train)
+    if (!is_replay(e)) train_mean += e.values.at(kLabelOverall), ++n_scored;
+  train_mean /= n_scored;
   std::vector<std::optional<double>> pred;
   std::vector<double> truth;
   for (const auto& e : data.test) pred.push_back(train_mean), truth.push_back(e.values.at(kLabelOverall));
@@ -255,12 +274,21 @@ std::map<std::string, double> RewardTask::reference_metrics(const config::Config
 std::vector<std::pair<size_t, size_t>> RewardTask::preference_pairs(const std::vector<Example>& train) const {
   // The two responses of each instruction, ranked by the annotators' overall score.
   std::vector<std::pair<size_t, size_t>> out;
-  for (size_t i = 0; i + 1 < train.size(); i += 2) {
+  for (size_t i = 0; i + 1 < train.size() && !is_replay(train[i]) && !is_replay(train[i + 1]); i += 2) {
     const double a = train[i].values.at(kLabelOverall), b = train[i + 1].values.at(kLabelOverall);
     if (a > b) out.emplace_back(i, i + 1);
     else if (b > a) out.emplace_back(i + 1, i);
   }
   return out;
+}
+
+EncodedExample RewardTask::encode(const Example& e, const Tokenizer& tok) const {
+  EncodedExample enc = encode_prompt_completion(e, tok);
+  if (is_replay(e)) {  // a replayed document is language, not a score: no distance target on its digits
+    std::fill(enc.metric.begin(), enc.metric.end(), uint8_t{0});
+    std::fill(enc.place.begin(), enc.place.end(), 0.0f);
+  }
+  return enc;
 }
 
 std::vector<std::string> RewardTask::pretraining_corpus(const config::Config& cfg) const {

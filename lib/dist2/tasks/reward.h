@@ -16,7 +16,8 @@ class RewardTask : public Task {
  public:
   std::string name() const override { return "reward"; }
   config::Schema schema() const override;
-  // train: two responses per instruction, consecutive; test and extra["shifted"]:
+  // train: two responses per instruction, consecutive, then any replayed
+  // pretraining documents (group "replay"); test and extra["shifted"]:
   // pairs as (chosen, rejected) consecutive examples, the source as the group.
   Dataset generate(const config::Config& cfg) const override;
   std::map<std::string, double> evaluate(const config::Config& cfg, const Dataset& data,
@@ -24,6 +25,8 @@ class RewardTask : public Task {
   std::map<std::string, double> reference_metrics(const config::Config& cfg, const Dataset& data) const override;
   int64_t max_new_tokens(const config::Config& cfg) const override { return 16; }
   std::vector<std::pair<size_t, size_t>> preference_pairs(const std::vector<Example>& train) const override;
+  // Replayed documents (task.replay) are plain language: no metric positions.
+  EncodedExample encode(const Example& e, const Tokenizer& tok) const override;
   std::vector<std::string> pretraining_corpus(const config::Config& cfg) const override;
   std::vector<KnowledgeItem> knowledge_questions(const config::Config& cfg) const override;
   std::string samples(const config::Config& cfg, const Dataset& data, Predictor& model) const override;
