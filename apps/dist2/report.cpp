@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "common.h"
 #include "dist2/image/image_file.h"
+#include "dist2/report/action_samples.h"
 #include "dist2/report/box_samples.h"
 #include "dist2/report/examples.h"
 #include "dist2/report/generic.h"
@@ -31,7 +32,27 @@ namespace dist2::cli {
 namespace {
 
 const std::string kSamplesReport = "figure7";
-const std::string kBoxSamplesReport = "grounding-samples";
+
+// Reports of pictures: one seed's sft and dist predictions drawn on test scenes,
+// the runs of a layout's rows, a picture per test group (the groups of the
+// layout's metrics that end in `group_suffix`).
+struct PictureReport {
+  std::string name, layout, group_suffix, title;
+  std::string (*write)(const std::vector<report::BoxRun>&, const std::vector<Image>&, const std::vector<std::string>&,
+                       const report::ReportContext&, const std::string&, const std::string&);
+};
+const std::vector<PictureReport>& picture_reports() {
+  static const std::vector<PictureReport> v = {
+      {"grounding-samples", "table1", ".acc50", "Grounding samples (appendix F)", report::write_box_samples},
+      {"manipulation-samples", "table2_families", ".success", "Manipulation samples (Table 2's task)",
+       report::write_action_samples}};
+  return v;
+}
+const PictureReport* find_picture_report(const std::string& name) {
+  for (const auto& p : picture_reports())
+    if (p.name == name) return &p;
+  return nullptr;
+}
 
 struct ReportOptions {
   std::string name;
@@ -116,12 +137,12 @@ void add_shared_failures(const ReportOptions& o, std::vector<report::RunRecord>&
     report::add_shared_failure_metrics(runs, examples, sft, dist, {}, group, 0.5, "shared_failures");
 }
 
-// Grounding samples: one seed's sft and dist predictions drawn on test scenes.
-std::string write_box_samples(const ReportOptions& o, const std::vector<report::RunRecord>& runs,
-                       const report::ReportContext& ctx) {
+// A picture report: one seed's sft and dist predictions drawn on test scenes.
+std::string write_picture_samples(const ReportOptions& o, const std::vector<report::RunRecord>& runs,
+                                  const report::ReportContext& ctx, const PictureReport& pictures) {
   DIST2_CHECK(!o.out.empty(), "{} writes PNG pictures: give --out DIR", o.name);
   store::Store st(store_dir(o.store));
-  const report::Layout& table1 = report::find_layout("table1");
+  const report::Layout& table1 = report::find_layout(pictures.layout);
   std::vector<report::BoxRun> box_runs;
   std::vector<Image> images;
   const report::RunRecord* anchor = nullptr;
@@ -134,7 +155,8 @@ std::string write_box_samples(const ReportOptions& o, const std::vector<report::
       // from a backbone never pair).
       if (anchor) {
         row.filter.push_back({"seed", anchor->params.at("seed")});
-        row.filter.push_back({"task.n_train", anchor->params.at("task.n_train")});
+        if (anchor->params.count("task.n_train"))
+          row.filter.push_back({"task.n_train", anchor->params.at("task.n_train")});
         for (const auto& key : table1.pins)
           if (anchor->params.count(key)) row.filter.push_back({key, anchor->params.at(key)});
       }
@@ -152,10 +174,12 @@ std::string write_box_samples(const ReportOptions& o, const std::vector<report::
     }
   }
   std::vector<std::string> groups;
+  const std::string& suffix = pictures.group_suffix;
   for (const auto& m : table1.metrics)
-    if (m.key.size() > 6 && m.key.compare(m.key.size() - 6, 6, ".acc50") == 0) groups.push_back(m.key.substr(0, m.key.size() - 6));
+    if (m.key.size() > suffix.size() && m.key.compare(m.key.size() - suffix.size(), suffix.size(), suffix) == 0)
+      groups.push_back(m.key.substr(0, m.key.size() - suffix.size()));
   if (images.empty()) box_runs.clear();
-  const std::string md = report::write_box_samples(box_runs, images, groups, ctx, o.out, o.name);
+  const std::string md = pictures.write(box_runs, images, groups, ctx, o.out, o.name);
   const std::string path = (std::filesystem::path(o.out) / (o.name + ".md")).string();
   write_file_atomic(path, md);
   fmt::print("wrote {}\n", path);
@@ -163,9 +187,9 @@ std::string write_box_samples(const ReportOptions& o, const std::vector<report::
 }
 
 // The pictures inline (PNG data), so that the page needs no file beside it.
-std::string box_samples_html(const ReportOptions& o, const std::vector<report::RunRecord>& runs,
-                             const report::ReportContext& ctx) {
-  const std::string md = write_box_samples(o, runs, ctx);
+std::string picture_samples_html(const ReportOptions& o, const std::vector<report::RunRecord>& runs,
+                                 const report::ReportContext& ctx, const PictureReport& pictures) {
+  const std::string md = write_picture_samples(o, runs, ctx, pictures);
   std::string out = "<div>";
   for (int k = 1;; ++k) {
     const auto png = std::filesystem::path(o.out) / fmt::format("{}-{}.png", o.name, k);
@@ -331,14 +355,15 @@ void run_generic(const ReportOptions& o, const std::string& command) {
 }
 
 void run_report(const ReportOptions& o, const std::string& command) {
-  const bool samples = o.name == kSamplesReport, box_samples = o.name == kBoxSamplesReport;
-  if (!samples && !box_samples) report::find_layout(o.name);  // a typo fails here, naming the valid reports
+  const bool samples = o.name == kSamplesReport;
+  const PictureReport* pictures = find_picture_report(o.name);
+  if (!samples && !pictures) report::find_layout(o.name);  // a typo fails here, naming the valid reports
   store::Store st = open_store(o);
   Collected c = collect(o, st, o.name, command);
   warn_missing(o.name, c);
   if (samples) return write_samples(o, c.runs, c.ctx);
-  if (box_samples) {
-    write_box_samples(o, c.runs, c.ctx);
+  if (pictures) {
+    write_picture_samples(o, c.runs, c.ctx, *pictures);
     return;
   }
   if (o.name == "table13") add_shared_failures(o, c.runs);
@@ -361,8 +386,10 @@ void run_all(const ReportOptions& o, const std::string& command) {
   std::vector<report::html::Section> sections;
   std::vector<std::string> empty;
   std::vector<std::string> names = report::layout_names();
-  names.insert(names.end(), {kSamplesReport, kBoxSamplesReport});
+  names.push_back(kSamplesReport);
+  for (const auto& p : picture_reports()) names.push_back(p.name);
   for (const std::string& name : names) {
+    const PictureReport* pictures = find_picture_report(name);
     ReportOptions one = o;
     one.name = name;
     one.experiments = st.experiments_for_report(name);  // read once: collect() uses them as given
@@ -376,7 +403,7 @@ void run_all(const ReportOptions& o, const std::string& command) {
     if (name == "table13") add_shared_failures(one, c.runs);
     if (format != report::Format::Html) {
       if (name == kSamplesReport) write_samples(one, c.runs, c.ctx);
-      else if (name == kBoxSamplesReport) write_box_samples(one, c.runs, c.ctx);
+      else if (pictures) write_picture_samples(one, c.runs, c.ctx, *pictures);
       else
         for (const auto& path : report::write_report(name, c.runs, format, c.ctx, o.out).paths)
           fmt::print("wrote {}\n", path);
@@ -384,8 +411,8 @@ void run_all(const ReportOptions& o, const std::string& command) {
     }
     if (name == kSamplesReport) {
       sections.push_back({name, "Figure 7: reward samples", samples_html(one, c.runs, c.ctx)});
-    } else if (name == kBoxSamplesReport) {
-      sections.push_back({name, "Grounding samples (appendix F)", box_samples_html(one, c.runs, c.ctx)});
+    } else if (pictures) {
+      sections.push_back({name, pictures->title, picture_samples_html(one, c.runs, c.ctx, *pictures)});
     } else {
       const report::Layout& layout = report::find_layout(name);
       std::string body = report::render_html_body(layout, c.runs, c.ctx);
@@ -412,10 +439,11 @@ void run_all(const ReportOptions& o, const std::string& command) {
 void setup_report(CLI::App& app) {
   auto o = std::make_shared<ReportOptions>();
   auto* cmd = app.add_subcommand("report", "Regenerate a paper table or figure from the store, our numbers beside the paper's");
-  std::string names;
+  std::string names, picture_names;
   for (const auto& n : report::layout_names()) names += (names.empty() ? "" : ", ") + n;
+  for (const auto& p : picture_reports()) picture_names += (picture_names.empty() ? "" : ", ") + p.name;
   cmd->add_option("name", o->name,
-                  "Report: " + names + ", " + kSamplesReport + " (samples, md), " + kBoxSamplesReport +
+                  "Report: " + names + ", " + kSamplesReport + " (samples, md), " + picture_names +
                       " (PNG pictures and md; needs --out), all (every report with runs; with --format html, "
                       "one page: DIR/index.html), or an experiment file of your own (a generic table of its grid)")
       ->required();

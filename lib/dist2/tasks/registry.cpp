@@ -1,5 +1,6 @@
 // The task registry: every adapter the pipeline can run, by name.
 #include "dist2/tasks/grounding.h"
+#include "dist2/tasks/manipulation.h"
 #include "dist2/tasks/regression.h"
 #include "dist2/tasks/reward.h"
 #include "dist2/tasks/task.h"
@@ -8,10 +9,11 @@
 
 namespace dist2 {
 
-std::vector<std::string> task_names() { return {"grounding", "regression", "reward", "text"}; }
+std::vector<std::string> task_names() { return {"grounding", "manipulation", "regression", "reward", "text"}; }
 
 std::unique_ptr<Task> make_task(const std::string& name) {
   if (name == "grounding") return std::make_unique<GroundingTask>();
+  if (name == "manipulation") return std::make_unique<ManipulationTask>();
   if (name == "regression") return std::make_unique<RegressionTask>();
   if (name == "reward") return std::make_unique<RewardTask>();
   if (name == "text") return std::make_unique<TextTask>();
