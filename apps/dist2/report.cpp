@@ -38,7 +38,7 @@ const std::string kSamplesReport = "figure7";
 // layout's metrics that end in `group_suffix`).
 struct PictureReport {
   std::string name, layout, group_suffix, title;
-  std::string (*write)(const std::vector<report::BoxRun>&, const std::vector<Image>&, const std::vector<std::string>&,
+  std::string (*write)(const std::vector<report::SampleRun>&, const std::vector<Image>&, const std::vector<std::string>&,
                        const report::ReportContext&, const std::string&, const std::string&);
 };
 const std::vector<PictureReport>& picture_reports() {
@@ -143,7 +143,7 @@ std::string write_picture_samples(const ReportOptions& o, const std::vector<repo
   DIST2_CHECK(!o.out.empty(), "{} writes PNG pictures: give --out DIR", o.name);
   store::Store st(store_dir(o.store));
   const report::Layout& table1 = report::find_layout(pictures.layout);
-  std::vector<report::BoxRun> box_runs;
+  std::vector<report::SampleRun> sample_runs;
   std::vector<Image> images;
   const report::RunRecord* anchor = nullptr;
   for (const char* label : {"sft", "dist"}) {
@@ -163,14 +163,14 @@ std::string write_picture_samples(const ReportOptions& o, const std::vector<repo
       const report::RunRecord* run = report::lowest_seed_run(runs, row);
       if (!run) continue;
       if (!anchor) anchor = run;
-      report::BoxRun br{label, run->id, {}};
+      report::SampleRun br{label, run->id, {}};
       for (const auto& a : st.artifacts(run->id)) {
         if (a.kind == "examples" && std::filesystem::exists(a.path))
           br.examples = report::parse_examples_csv(read_file(a.path), a.path);
         if (a.kind == "dataset" && images.empty() && std::filesystem::exists(a.path + "/test.images"))
           images = read_image_file(a.path + "/test.images");
       }
-      if (!br.examples.empty()) box_runs.push_back(std::move(br));
+      if (!br.examples.empty()) sample_runs.push_back(std::move(br));
     }
   }
   std::vector<std::string> groups;
@@ -178,8 +178,8 @@ std::string write_picture_samples(const ReportOptions& o, const std::vector<repo
   for (const auto& m : table1.metrics)
     if (m.key.size() > suffix.size() && m.key.compare(m.key.size() - suffix.size(), suffix.size(), suffix) == 0)
       groups.push_back(m.key.substr(0, m.key.size() - suffix.size()));
-  if (images.empty()) box_runs.clear();
-  const std::string md = pictures.write(box_runs, images, groups, ctx, o.out, o.name);
+  if (images.empty()) sample_runs.clear();
+  const std::string md = pictures.write(sample_runs, images, groups, ctx, o.out, o.name);
   const std::string path = (std::filesystem::path(o.out) / (o.name + ".md")).string();
   write_file_atomic(path, md);
   fmt::print("wrote {}\n", path);

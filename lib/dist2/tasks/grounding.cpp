@@ -248,14 +248,9 @@ std::vector<KnowledgeItem> GroundingTask::knowledge_questions(const config::Conf
 std::string GroundingTask::samples(const config::Config& cfg, const Dataset& data, Predictor& model) const {
   // The first test example of each column group: expression, truth, prediction, IoU.
   std::string md = "| group | expression | truth | predicted | IoU |\n|---|---|---|---|---:|\n";
+  const auto picked = first_of_each_group(data.test, grounding::group_names());
   std::vector<Prompt> prompts;
-  std::vector<const Example*> picked;
-  for (const auto& group : grounding::group_names())
-    for (const auto& e : data.test)
-      if (e.group == group) {
-        prompts.push_back(Prompt::of(e)), picked.push_back(&e);
-        break;
-      }
+  for (const Example* e : picked) prompts.push_back(Prompt::of(*e));
   const auto gens = model.generate(prompts, max_new_tokens(cfg));
   for (size_t i = 0; i < picked.size(); ++i) {
     const auto box = grounding::parse_box(gens[i].text);

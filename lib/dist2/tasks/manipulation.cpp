@@ -183,14 +183,9 @@ std::map<std::string, double> ManipulationTask::reference_metrics(const config::
 std::string ManipulationTask::samples(const config::Config& cfg, const Dataset& data, Predictor& model) const {
   // The first test episode of each group: instruction, true and predicted actions, outcome.
   std::string md = "| group | instruction | truth | predicted | outcome |\n|---|---|---|---|---|\n";
+  const auto picked = first_of_each_group(data.test, manipulation::test_groups());
   std::vector<Prompt> prompts;
-  std::vector<const Example*> picked;
-  for (const auto& group : manipulation::test_groups())
-    for (const auto& e : data.test)
-      if (e.group == group) {
-        prompts.push_back(Prompt::of(e)), picked.push_back(&e);
-        break;
-      }
+  for (const Example* e : picked) prompts.push_back(Prompt::of(*e));
   const auto gens = model.generate(prompts, max_new_tokens(cfg));
   for (size_t i = 0; i < picked.size(); ++i) {
     const auto [scene, goal] = manipulation::from_values(picked[i]->values);

@@ -119,6 +119,16 @@ EncodedExample encode_prompt_completion(const Example& e, const Tokenizer& tok) 
   return out;
 }
 
+std::vector<const Example*> first_of_each_group(const std::vector<Example>& examples,
+                                                const std::vector<std::string>& groups) {
+  std::vector<const Example*> out;
+  for (const auto& group : groups) {
+    const auto it = std::find_if(examples.begin(), examples.end(), [&](const Example& e) { return e.group == group; });
+    if (it != examples.end()) out.push_back(&*it);
+  }
+  return out;
+}
+
 MetricTokens number_metric_tokens(const Tokenizer& tok) {
   MetricTokens m;
   m.token_ids = tok.number_token_ids();

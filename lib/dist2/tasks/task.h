@@ -198,6 +198,11 @@ inline double knowledge_accuracy(const std::vector<KnowledgeItem>& items, Predic
   return knowledge_scores(items, model).accuracy;
 }
 
+// The first example of each group, in `groups` order (groups without one are
+// left out): the picks of a task's samples().
+std::vector<const Example*> first_of_each_group(const std::vector<Example>& examples,
+                                                const std::vector<std::string>& groups);
+
 // The default encoding: <bos> prompt completion <eos>, completion and <eos>
 // supervised, the completion's number tokens metric positions with their place weights.
 EncodedExample encode_prompt_completion(const Example& e, const Tokenizer& tok);
