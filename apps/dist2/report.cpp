@@ -142,14 +142,14 @@ std::string write_picture_samples(const ReportOptions& o, const std::vector<repo
                                   const report::ReportContext& ctx, const PictureReport& pictures) {
   DIST2_CHECK(!o.out.empty(), "{} writes PNG pictures: give --out DIR", o.name);
   store::Store st(store_dir(o.store));
-  const report::Layout& table1 = report::find_layout(pictures.layout);
+  const report::Layout& layout = report::find_layout(pictures.layout);
   std::vector<report::SampleRun> sample_runs;
   std::vector<Image> images;
   const report::RunRecord* anchor = nullptr;
   for (const char* label : {"sft", "dist"}) {
-    for (auto row : table1.rows) {
+    for (auto row : layout.rows) {
       if (row.label != label) continue;
-      row.filter.insert(row.filter.begin(), table1.common.begin(), table1.common.end());
+      row.filter.insert(row.filter.begin(), layout.common.begin(), layout.common.end());
       // The sft run of the lowest seed, then the dist run that pairs with it.
       // It pairs on the seed, the column and every pinned param (runs from scratch and
       // from a backbone never pair).
@@ -157,7 +157,7 @@ std::string write_picture_samples(const ReportOptions& o, const std::vector<repo
         row.filter.push_back({"seed", anchor->params.at("seed")});
         if (anchor->params.count("task.n_train"))
           row.filter.push_back({"task.n_train", anchor->params.at("task.n_train")});
-        for (const auto& key : table1.pins)
+        for (const auto& key : layout.pins)
           if (anchor->params.count(key)) row.filter.push_back({key, anchor->params.at(key)});
       }
       const report::RunRecord* run = report::lowest_seed_run(runs, row);
@@ -175,7 +175,7 @@ std::string write_picture_samples(const ReportOptions& o, const std::vector<repo
   }
   std::vector<std::string> groups;
   const std::string& suffix = pictures.group_suffix;
-  for (const auto& m : table1.metrics)
+  for (const auto& m : layout.metrics)
     if (m.key.size() > suffix.size() && m.key.compare(m.key.size() - suffix.size(), suffix.size(), suffix) == 0)
       groups.push_back(m.key.substr(0, m.key.size() - suffix.size()));
   if (images.empty()) sample_runs.clear();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "dist2/util/error.h"
 
@@ -190,8 +191,9 @@ std::string ManipulationTask::samples(const config::Config& cfg, const Dataset& 
   for (size_t i = 0; i < picked.size(); ++i) {
     const auto [scene, goal] = manipulation::from_values(picked[i]->values);
     const auto out = manipulation::execute_text(scene, goal, gens[i].text);
-    const std::string& p = picked[i]->prompt;
-    const std::string instruction = p.substr(3, p.size() - 3 - 5);
+    const std::string& p = picked[i]->prompt;  // kDoPrefix + instruction + kActPrefix
+    const size_t head = std::strlen(kDoPrefix), tail = std::strlen(kActPrefix);
+    const std::string instruction = p.substr(head, p.size() - head - tail);
     md += fmt::format("| {} | {} | {} | {} | {} |\n", picked[i]->group, instruction, picked[i]->completion,
                       gens[i].text.empty() ? "(nothing)" : gens[i].text, out.success ? "success" : out.reason);
   }

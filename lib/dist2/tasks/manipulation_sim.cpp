@@ -16,6 +16,8 @@ namespace {
 constexpr double kRim = 2.0;  // px: the width of a receptacle's rim
 constexpr int kRotationStep = 15, kMaxRotation = 165;  // asked rotations: 15, 30, ..., 165 degrees
 constexpr uint64_t kTrainStream = 1, kL1Stream = 2, kL2Stream = 3, kAuxStream = 4;
+// Goal::family, as indices into family_names().
+constexpr int kPut = 0, kRotate = 1, kPutAll = 2;
 
 const std::array<std::array<float, 3>, 6> kColourRgb = {{{0.9f, 0.15f, 0.15f},
                                                          {0.15f, 0.8f, 0.2f},
@@ -122,11 +124,10 @@ int family_index(const std::string& name) {
 }
 
 std::string instruction_of(const Scene& s, const Goal& g) {
-  const std::string fam = family_names()[static_cast<size_t>(g.family)];
-  if (fam == "put")
+  if (g.family == kPut)
     return "put the " + object_name(s.objects[static_cast<size_t>(g.objects[0])]) + " into the " +
            receptacle_name(s.receptacles[static_cast<size_t>(g.receptacle)]);
-  if (fam == "rotate")
+  if (g.family == kRotate)
     return fmt::format("rotate the {} by {} degrees", object_name(s.objects[static_cast<size_t>(g.objects[0])]),
                        g.rotation);
   return "put all " + colour_names()[static_cast<size_t>(g.colour)] + " objects into the " +
@@ -144,7 +145,7 @@ std::optional<Episode> draw_episode(int family, bool novel, const SceneOptions& 
   Goal goal;
   goal.family = family;
   int targets = 1, excluded_colour = -1;
-  if (family_names()[static_cast<size_t>(family)] == "put_all") {
+  if (family == kPutAll) {
     if (n < 2) return std::nullopt;
     goal.colour = uniform(rng, 0, n_colours - 1);
     targets = uniform(rng, 2, std::min(3, n));
@@ -186,7 +187,7 @@ std::optional<Episode> draw_episode(int family, bool novel, const SceneOptions& 
   }
   if (!place_all(scene.receptacles, scene.objects, opt.canvas, rng)) return std::nullopt;
   std::sort(goal.objects.begin(), goal.objects.end());
-  if (family_names()[static_cast<size_t>(family)] == "rotate")
+  if (family == kRotate)
     goal.rotation = kRotationStep * uniform(rng, 1, kMaxRotation / kRotationStep);
   else
     goal.receptacle = uniform(rng, 0, 1);
@@ -275,12 +276,12 @@ std::optional<std::vector<Action>> parse_actions(std::string_view text) {
 }
 
 bool goal_holds(const Scene& scene, const Scene& start, const Goal& goal, const SimOptions& opt) {
-  const std::string fam = family_names().at(static_cast<size_t>(goal.family));
-  if (fam == "put") {
+  DIST2_CHECK(goal.family >= kPut && goal.family <= kPutAll, "unknown manipulation family {}", goal.family);
+  if (goal.family == kPut) {
     const Object& o = scene.objects.at(static_cast<size_t>(goal.objects.at(0)));
     return scene.receptacles.at(static_cast<size_t>(goal.receptacle)).holds(o.cx, o.cy);
   }
-  if (fam == "rotate") {
+  if (goal.family == kRotate) {
     const Object& now = scene.objects.at(static_cast<size_t>(goal.objects.at(0)));
     const Object& was = start.objects.at(static_cast<size_t>(goal.objects.at(0)));
     double d = std::fmod(now.angle - was.angle - goal.rotation, 360.0);
@@ -400,7 +401,6 @@ Episode make_episode(const std::string& group, uint64_t seed, int64_t index, con
 
 std::vector<Action> oracle_actions(const Scene& scene, const Goal& goal) {
   std::vector<Action> out;
-  const std::string fam = family_names().at(static_cast<size_t>(goal.family));
   std::vector<int> objs = goal.objects;
   std::sort(objs.begin(), objs.end(), [&](int a, int b) {  // left to right, then top to bottom
     const Object &oa = scene.objects[static_cast<size_t>(a)], &ob = scene.objects[static_cast<size_t>(b)];
@@ -408,7 +408,7 @@ std::vector<Action> oracle_actions(const Scene& scene, const Goal& goal) {
   });
   for (int i : objs) {
     const Object& o = scene.objects[static_cast<size_t>(i)];
-    if (fam == "rotate") {
+    if (goal.family == kRotate) {
       out.push_back(in_grid(o.cx, o.cy, o.cx, o.cy, goal.rotation, scene.canvas));
     } else {
       const Receptacle& r = scene.receptacles.at(static_cast<size_t>(goal.receptacle));
@@ -464,7 +464,7 @@ std::pair<Scene, Goal> from_values(const std::vector<double>& v) {
 std::vector<Action> random_actions(const Scene& scene, const Goal& goal, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<Action> out(oracle_actions(scene, goal).size());
-  const bool turns = family_names().at(static_cast<size_t>(goal.family)) == "rotate";
+  const bool turns = goal.family == kRotate;
   for (Action& a : out)
     a = {uniform(rng, 0, kGridMax), uniform(rng, 0, kGridMax), uniform(rng, 0, kGridMax), uniform(rng, 0, kGridMax),
          turns ? kRotationStep * uniform(rng, 1, kMaxRotation / kRotationStep) : 0};
