@@ -97,6 +97,22 @@ std::vector<double> Predictor::log_likelihoods(const std::vector<Prompt>&, const
   throw Error("this predictor cannot score continuations");
 }
 
+std::vector<std::vector<int64_t>> Predictor::sample(const std::vector<Prompt>&, const std::vector<Prompt>&, int64_t,
+                                                   const Sampling&) {
+  throw Error("this predictor cannot sample");
+}
+
+namespace {
+std::string g_asset_dir;
+}  // namespace
+
+void set_asset_dir(const std::string& dir) { g_asset_dir = dir; }
+
+const std::string& asset_dir() {
+  DIST2_CHECK(!g_asset_dir.empty(), "no asset folder set (the pipeline sets it from --store before a task runs)");
+  return g_asset_dir;
+}
+
 EncodedExample encode_prompt_completion(const Example& e, const Tokenizer& tok) {
   EncodedExample out;
   const auto prompt = tok.encode(e.prompt);

@@ -96,6 +96,23 @@ class Predictor {
   virtual std::vector<double> log_likelihoods(const std::vector<Prompt>& prompts,
                                               const std::vector<std::string>& continuations);
 
+  // Sampling (the image generator, paper sections 3.5 and D.3): `length` tokens
+  // after each prompt, each drawn from softmax(logits / temperature) over the
+  // `allowed` ids only (the top_k most likely of them when top_k > 0). With
+  // unconditional prompts (one per prompt, of the same token length), classifier-
+  // free guidance as in LlamaGen: logits = u + guidance (c - u), c read after the
+  // prompt and u after its unconditional prompt. Row i's draws depend only on
+  // (seed, i), not on how rows are batched. Models that cannot sample refuse.
+  struct Sampling {
+    std::vector<int64_t> allowed;
+    double guidance = 1.0, temperature = 1.0;
+    int64_t top_k = 0;
+    uint64_t seed = 0;
+  };
+  virtual std::vector<std::vector<int64_t>> sample(const std::vector<Prompt>& prompts,
+                                                   const std::vector<Prompt>& unconditional, int64_t length,
+                                                   const Sampling& s);
+
   // Text-only conveniences.
   std::vector<Generation> generate(const std::vector<std::string>& prompts, int64_t max_new_tokens) {
     return generate(prompts_of(prompts), max_new_tokens);
@@ -215,7 +232,15 @@ MetricTokens number_metric_tokens(const Tokenizer& tok);
 void add_image_model_keys(config::Schema& s, int64_t image_size, int64_t channels, int64_t max_images,
                           int64_t patch_size);
 
+// The task registry (defined in dist2core, train/registry.cpp: some tasks use LibTorch).
 std::unique_ptr<Task> make_task(const std::string& name);
 std::vector<std::string> task_names();
+
+// Where tasks cache what they train once and share across runs and seeds (the
+// image task's VQ tokenizer and classifier, as backbones are cached): the
+// store's assets/ folder. The pipeline sets it from --store before any task
+// method runs; asset_dir() is a dist2::Error when it was never set.
+void set_asset_dir(const std::string& dir);
+const std::string& asset_dir();
 
 }  // namespace dist2

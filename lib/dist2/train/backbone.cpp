@@ -1,18 +1,13 @@
 #include "dist2/train/backbone.h"
 
 #include <cmath>
-
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cstring>
 #include <set>
 
 #include "dist2/train/predictor.h"
 #include "dist2/train/schema.h"
 #include "dist2/train/trainer.h"
 #include "dist2/util/error.h"
+#include "dist2/util/file_lock.h"
 #include "dist2/util/files.h"
 #include "dist2/util/hash.h"
 #include "dist2/util/json.h"
@@ -58,21 +53,6 @@ std::string backbone_id(const config::Config& cfg, const std::vector<Example>& c
   }
   return cfg.get_string("task.name") + "-" + hex16(h);
 }
-
-// An exclusive lock held for the object's lifetime (released on exit or crash).
-class FileLock {
- public:
-  explicit FileLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT, 0644)) {
-    DIST2_CHECK(fd_ >= 0, "cannot open lock file {}: {}", path, std::strerror(errno));
-    while (::flock(fd_, LOCK_EX) != 0) DIST2_CHECK(errno == EINTR, "cannot lock {}: {}", path, std::strerror(errno));
-  }
-  ~FileLock() { ::close(fd_); }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_;
-};
 
 bool read_manifest(const std::string& dir, Backbone& b) {
   if (!file_exists(dir + "/manifest.json") || !file_exists(b.weights_path)) return false;

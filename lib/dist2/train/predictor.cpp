@@ -1,7 +1,9 @@
 #include "dist2/train/predictor.h"
 
 #include <cmath>
+#include <limits>
 #include <map>
+#include <random>
 
 #include "dist2/train/batch.h"
 #include "dist2/util/error.h"
@@ -115,6 +117,108 @@ std::vector<Predictor::Generation> GptPredictor::generate(const std::vector<Prom
 std::vector<Predictor::Generation> GptPredictor::generate_uncached(const std::vector<Prompt>& prompts,
                                                                    int64_t max_new_tokens) {
   return decode(prompts, max_new_tokens, false);
+}
+
+namespace {
+// The draws of prompt `row`: a stream of its own, so that batching changes nothing.
+std::mt19937_64 row_stream(uint64_t seed, size_t row) {
+  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(row),
+                    static_cast<uint32_t>(static_cast<uint64_t>(row) >> 32), 0x5a3e1u};
+  return std::mt19937_64(seq);
+}
+
+// One index per row of probs (b, M), float64 on the CPU, by the inverse CDF at a uniform draw.
+int64_t draw_index(const double* p, int64_t M, std::mt19937_64& rng) {
+  const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+  double cum = 0;
+  for (int64_t j = 0; j < M; ++j) {
+    cum += p[j];
+    if (u < cum) return j;
+  }
+  for (int64_t j = M - 1; j >= 0; --j)  // u beyond the rounded total: the last index with mass
+    if (p[j] > 0) return j;
+  return M - 1;
+}
+}  // namespace
+
+std::vector<std::vector<int64_t>> GptPredictor::draw(const std::vector<Prompt>& prompts,
+                                                     const std::vector<Prompt>& unconditional, int64_t length,
+                                                     const Sampling& s, bool cached) {
+  DIST2_CHECK(!s.allowed.empty(), "sampling needs the token ids it may draw");
+  DIST2_CHECK(s.temperature > 0, "the sampling temperature must be > 0, got {}", s.temperature);
+  DIST2_CHECK(length >= 1, "sampling needs at least one token, got {}", length);
+  const bool guided = !unconditional.empty();
+  DIST2_CHECK(!guided || unconditional.size() == prompts.size(), "{} unconditional prompts for {} prompts",
+              unconditional.size(), prompts.size());
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  const auto device = model_->parameters().front().device();
+  const auto allowed = torch::tensor(s.allowed, torch::kInt64).to(device);
+  const auto M = static_cast<int64_t>(s.allowed.size());
+  const auto enc = encode_prompts(prompts);
+  const auto enc_u = guided ? encode_prompts(unconditional) : std::vector<Encoded>{};
+  for (size_t i = 0; i < enc_u.size(); ++i)
+    DIST2_CHECK(enc_u[i].ids.size() == enc[i].ids.size() && enc_u[i].images.size() == enc[i].images.size(),
+                "an unconditional prompt must have its prompt's token length and images ({} vs {} tokens)",
+                enc_u[i].ids.size(), enc[i].ids.size());
+  const int64_t context = model_->options().context;
+  std::vector<std::vector<int64_t>> out(prompts.size());
+  for (const auto& rows : length_batches(enc)) {
+    auto [ids, images] = stack_rows(enc, rows);
+    const auto b = static_cast<int64_t>(rows.size());
+    if (guided) {  // conditional rows first, then their unconditional twins, in one batch
+      auto twin = stack_rows(enc_u, rows);
+      ids = torch::cat({ids, twin.ids}, 0);
+      if (images.defined()) images = torch::cat({images, twin.images}, 0);
+    }
+    DIST2_CHECK(ids.size(1) + length - 1 <= context, "{} prompt tokens and {} sampled ones exceed model.context = {}",
+                ids.size(1), length, context);
+    std::vector<std::mt19937_64> rngs;
+    for (size_t r : rows) rngs.push_back(row_stream(s.seed, r));
+    KvCache cache;
+    auto logits = model_->forward(ids, images, cached ? &cache : nullptr).select(1, ids.size(1) - 1);
+    for (int64_t step = 0; step < length; ++step) {
+      auto lg = logits.index_select(1, allowed).to(torch::kFloat64);
+      if (guided) {
+        const auto c = lg.slice(0, 0, b), u = lg.slice(0, b, 2 * b);
+        lg = u + s.guidance * (c - u);
+      }
+      lg = lg / s.temperature;
+      if (s.top_k > 0 && s.top_k < M) {
+        const auto kth = std::get<0>(lg.topk(s.top_k, 1)).select(1, s.top_k - 1).unsqueeze(1);
+        lg = lg.masked_fill(lg < kth, -std::numeric_limits<double>::infinity());
+      }
+      const auto probs = torch::softmax(lg, 1).to(torch::kCPU).contiguous();
+      std::vector<int64_t> next(static_cast<size_t>(b));
+      for (int64_t r = 0; r < b; ++r) {
+        const int64_t j = draw_index(probs[r].data_ptr<double>(), M, rngs[static_cast<size_t>(r)]);
+        next[static_cast<size_t>(r)] = s.allowed[static_cast<size_t>(j)];
+        out[rows[static_cast<size_t>(r)]].push_back(next[static_cast<size_t>(r)]);
+      }
+      if (step + 1 == length) break;
+      auto next_t = torch::tensor(next, torch::kInt64);
+      if (guided) next_t = torch::cat({next_t, next_t});
+      if (cached) {
+        logits = model_->forward(next_t.to(device).unsqueeze(1), {}, &cache).select(1, 0);
+      } else {
+        ids = torch::cat({ids, next_t.unsqueeze(1)}, 1);
+        logits = model_->forward(ids, images).select(1, ids.size(1) - 1);
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::vector<int64_t>> GptPredictor::sample(const std::vector<Prompt>& prompts,
+                                                       const std::vector<Prompt>& unconditional, int64_t length,
+                                                       const Sampling& s) {
+  return draw(prompts, unconditional, length, s, true);
+}
+
+std::vector<std::vector<int64_t>> GptPredictor::sample_uncached(const std::vector<Prompt>& prompts,
+                                                                const std::vector<Prompt>& unconditional,
+                                                                int64_t length, const Sampling& s) {
+  return draw(prompts, unconditional, length, s, false);
 }
 
 std::vector<std::vector<double>> GptPredictor::next_number_probs(const std::vector<Prompt>& prompts) {

@@ -1,7 +1,8 @@
 #pragma once
 // A trained Gpt as the Predictor a task evaluates: batched greedy decoding with
-// a KV cache and the expected value over V_d at every step, q over V_d after a
-// prompt, scalar-head scores, and teacher-forced log-likelihoods.
+// a KV cache and the expected value over V_d at every step, sampling with
+// classifier-free guidance, q over V_d after a prompt, scalar-head scores, and
+// teacher-forced log-likelihoods.
 #include "dist2/loss/metric.h"
 #include "dist2/model/gpt.h"
 #include "dist2/tasks/task.h"
@@ -22,6 +23,13 @@ class GptPredictor : public Predictor {
   std::vector<double> log_likelihoods(const std::vector<Prompt>& prompts,
                                       const std::vector<std::string>& continuations) override;
 
+  std::vector<std::vector<int64_t>> sample(const std::vector<Prompt>& prompts, const std::vector<Prompt>& unconditional,
+                                           int64_t length, const Sampling& s) override;
+  // Sampling without the KV cache: the reference the cached sampling is tested against.
+  std::vector<std::vector<int64_t>> sample_uncached(const std::vector<Prompt>& prompts,
+                                                    const std::vector<Prompt>& unconditional, int64_t length,
+                                                    const Sampling& s);
+
   // Greedy decoding without the KV cache (each step reads the whole prefix
   // again): the reference the cached decoding is tested against.
   std::vector<Generation> generate_uncached(const std::vector<Prompt>& prompts, int64_t max_new_tokens);
@@ -35,6 +43,8 @@ class GptPredictor : public Predictor {
   // Prompts grouped by token length and image count, in batches: indices into the caller's list.
   std::vector<std::vector<size_t>> length_batches(const std::vector<Encoded>& encoded) const;
   std::vector<Generation> decode(const std::vector<Prompt>& prompts, int64_t max_new_tokens, bool cached);
+  std::vector<std::vector<int64_t>> draw(const std::vector<Prompt>& prompts, const std::vector<Prompt>& unconditional,
+                                         int64_t length, const Sampling& s, bool cached);
   Gpt model_;
   const Tokenizer& tok_;
   int64_t batch_size_;

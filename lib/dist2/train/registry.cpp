@@ -1,4 +1,6 @@
-// The task registry: every adapter the pipeline can run, by name.
+// The task registry: every adapter the pipeline can run, by name. It lives in
+// dist2core because some tasks (imagegen) use LibTorch.
+#include "dist2/imagegen/task.h"
 #include "dist2/tasks/grounding.h"
 #include "dist2/tasks/manipulation.h"
 #include "dist2/tasks/regression.h"
@@ -9,10 +11,11 @@
 
 namespace dist2 {
 
-std::vector<std::string> task_names() { return {"grounding", "manipulation", "regression", "reward", "text"}; }
+std::vector<std::string> task_names() { return {"grounding", "imagegen", "manipulation", "regression", "reward", "text"}; }
 
 std::unique_ptr<Task> make_task(const std::string& name) {
   if (name == "grounding") return std::make_unique<GroundingTask>();
+  if (name == "imagegen") return std::make_unique<ImageGenTask>();
   if (name == "manipulation") return std::make_unique<ManipulationTask>();
   if (name == "regression") return std::make_unique<RegressionTask>();
   if (name == "reward") return std::make_unique<RewardTask>();
