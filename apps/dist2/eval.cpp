@@ -14,6 +14,9 @@ void setup_eval(CLI::App& app) {
   cmd->add_option("run", req->run_id, "Run id (or a unique prefix)")->required();
   cmd->add_option("overrides", req->overrides, "eval.* overrides, e.g. eval.decoding=expected");
   cmd->add_option("--store", *store, "Run store folder (default $DIST2_STORE or ./dist2-runs)");
+  cmd->add_option("--export-samples", req->export_samples_dir,
+                  "Image generation runs: also write the generated images to this folder (PNG files and an IDX pair "
+                  "with their labels, for other FID tools)");
   cmd->callback([req, store] {
     req->store_dir = store_dir(*store);
     for (const auto& [name, value] : evaluate_run(*req)) fmt::print("{} {:.6f}\n", name, value);

@@ -21,6 +21,7 @@ void setup_prepare(CLI::App& app) {
     req.overrides = args->overrides;
     req.profile = args->profile;
     req.store_dir = store_dir(args->store);
+    set_asset_dir(req.store_dir + "/assets");
     const auto trials = expand_trials(req);
     std::vector<config::Config> configs;
     for (const auto& t : trials) configs.push_back(t.config);

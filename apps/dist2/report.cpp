@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "common.h"
 #include "dist2/image/image_file.h"
+#include "dist2/imagegen/samples.h"
 #include "dist2/report/action_samples.h"
 #include "dist2/report/box_samples.h"
 #include "dist2/report/examples.h"
@@ -24,6 +25,7 @@
 #include "dist2/report/store_runs.h"
 #include "dist2/report/svg.h"
 #include "dist2/store/store.h"
+#include "dist2/tasks/task.h"
 #include "dist2/util/error.h"
 #include "dist2/util/files.h"
 
@@ -38,14 +40,17 @@ const std::string kSamplesReport = "figure7";
 // layout's metrics that end in `group_suffix`).
 struct PictureReport {
   std::string name, layout, group_suffix, title;
+  bool needs_scenes;  // draws on the test split's images (the dataset artifact's test.images)
   std::string (*write)(const std::vector<report::SampleRun>&, const std::vector<Image>&, const std::vector<std::string>&,
                        const report::ReportContext&, const std::string&, const std::string&);
 };
 const std::vector<PictureReport>& picture_reports() {
   static const std::vector<PictureReport> v = {
-      {"grounding-samples", "table1", ".acc50", "Grounding samples (appendix F)", report::write_box_samples},
-      {"manipulation-samples", "table2_families", ".success", "Manipulation samples (Table 2's task)",
-       report::write_action_samples}};
+      {"grounding-samples", "table1", ".acc50", "Grounding samples (appendix F)", true, report::write_box_samples},
+      {"manipulation-samples", "table2_families", ".success", "Manipulation samples (Table 2's task)", true,
+       report::write_action_samples},
+      {"imagegen-samples", "table4_large", "", "Image generation samples (Table 4's task)", false,
+       imagegen::write_sample_grids}};
   return v;
 }
 const PictureReport* find_picture_report(const std::string& name) {
@@ -142,6 +147,7 @@ std::string write_picture_samples(const ReportOptions& o, const std::vector<repo
                                   const report::ReportContext& ctx, const PictureReport& pictures) {
   DIST2_CHECK(!o.out.empty(), "{} writes PNG pictures: give --out DIR", o.name);
   store::Store st(store_dir(o.store));
+  set_asset_dir(store_dir(o.store) + "/assets");
   const report::Layout& layout = report::find_layout(pictures.layout);
   std::vector<report::SampleRun> sample_runs;
   std::vector<Image> images;
@@ -155,15 +161,15 @@ std::string write_picture_samples(const ReportOptions& o, const std::vector<repo
       // from a backbone never pair).
       if (anchor) {
         row.filter.push_back({"seed", anchor->params.at("seed")});
-        if (anchor->params.count("task.n_train"))
-          row.filter.push_back({"task.n_train", anchor->params.at("task.n_train")});
+        for (const std::string& key : {std::string("task.n_train"), layout.column_key})
+          if (!key.empty() && anchor->params.count(key)) row.filter.push_back({key, anchor->params.at(key)});
         for (const auto& key : layout.pins)
           if (anchor->params.count(key)) row.filter.push_back({key, anchor->params.at(key)});
       }
       const report::RunRecord* run = report::lowest_seed_run(runs, row);
       if (!run) continue;
       if (!anchor) anchor = run;
-      report::SampleRun br{label, run->id, {}};
+      report::SampleRun br{label, run->id, {}, st.get_run(run->id)->config};
       for (const auto& a : st.artifacts(run->id)) {
         if (a.kind == "examples" && std::filesystem::exists(a.path))
           br.examples = report::parse_examples_csv(read_file(a.path), a.path);
@@ -178,7 +184,7 @@ std::string write_picture_samples(const ReportOptions& o, const std::vector<repo
   for (const auto& m : layout.metrics)
     if (m.key.size() > suffix.size() && m.key.compare(m.key.size() - suffix.size(), suffix.size(), suffix) == 0)
       groups.push_back(m.key.substr(0, m.key.size() - suffix.size()));
-  if (images.empty()) sample_runs.clear();
+  if (pictures.needs_scenes && images.empty()) sample_runs.clear();
   const std::string md = pictures.write(sample_runs, images, groups, ctx, o.out, o.name);
   const std::string path = (std::filesystem::path(o.out) / (o.name + ".md")).string();
   write_file_atomic(path, md);

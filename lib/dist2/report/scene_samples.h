@@ -20,6 +20,7 @@ struct SampleRun {
   std::string label;  // "sft", "dist"
   std::string run_id;
   std::vector<ExampleRow> examples;
+  std::string config_yaml;  // the run's resolved config (what decoding its predictions may need)
 };
 
 constexpr int64_t kSampleUpscale = 4;  // scene pixels per source pixel in the pictures

@@ -8,6 +8,9 @@
 #include <optional>
 
 #include "dist2/config/experiment.h"
+#include "dist2/imagegen/assets.h"
+#include "dist2/imagegen/samples.h"
+#include "dist2/imagegen/task.h"
 #include "dist2/loss/soft_target.h"
 #include "dist2/store/store.h"
 #include "dist2/tasks/dataset_cache.h"
@@ -58,6 +61,7 @@ struct Prepared {
 };
 
 Prepared prepare_run(const config::Config& cfg, const std::string& store_dir) {
+  set_asset_dir(store_dir + "/assets");
   auto task = make_task(cfg.get_string("task.name"));
   auto data = load_or_generate(*task, cfg, store_dir + "/datasets");
   Tokenizer tok = tokenizer_for(cfg);
@@ -368,6 +372,8 @@ std::map<std::string, double> evaluate_run(const EvalRequest& req) {
   store::Store st(req.store_dir);
   const auto info = st.get_run(req.run_id);
   DIST2_CHECK(info.has_value(), "no run '{}' in store {}", req.run_id, req.store_dir);
+  DIST2_CHECK(req.export_samples_dir.empty() || info->task == "imagegen",
+              "--export-samples: task '{}' generates no images (only imagegen does)", info->task);
   const auto schema = experiment_schema(info->task);
   config::Config cfg = config::Config::from_yaml_string(info->config, schema);
   for (const auto& o : config::parse_overrides(req.overrides)) {
@@ -391,6 +397,15 @@ std::map<std::string, double> evaluate_run(const EvalRequest& req) {
   }
   st.log_metrics(info->id, rows_of(info->id, "eval", trainer.step(), metrics));
   log_example_scores(st, info->id, "eval-examples", scores);
+  if (!req.export_samples_dir.empty()) {
+    std::vector<imagegen::Sample> samples;
+    for (const auto& e : scores) samples.push_back({imagegen::class_of_prompt(e.prompt), e.prediction});
+    const auto& assets = imagegen::load_or_train_assets(cfg);
+    imagegen::export_samples(samples, imagegen::decode_samples(const_cast<VqVae&>(assets.vq), samples),
+                                                req.export_samples_dir);
+    fmt::print("exported {} samples to {} (PNG files, and samples-images-idx3-ubyte with samples-labels-idx1-ubyte)\n",
+               samples.size(), req.export_samples_dir);
+  }
   return metrics;
 }
 

@@ -42,6 +42,7 @@ struct EvalRequest {
   std::string run_id;
   std::string store_dir;
   std::vector<std::string> overrides;  // eval.* keys only
+  std::string export_samples_dir;      // image tasks: the generated images written there too
 };
 // Re-evaluates a run from its last checkpoint; metrics go to split "eval".
 std::map<std::string, double> evaluate_run(const EvalRequest& req);
