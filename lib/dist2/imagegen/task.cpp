@@ -211,19 +211,9 @@ MetricTokens ImageGenTask::metric_tokens(const config::Config& cfg, const Tokeni
 }
 
 EncodedExample ImageGenTask::encode(const Example& e, const Tokenizer& tok) const {
-  // <bos> class codes <eos>: the codes and <eos> supervised, every code a metric position.
-  EncodedExample out;
-  const auto prompt = tok.encode_ids(e.prompt), completion = tok.encode_ids(e.completion);
-  out.ids.push_back(Tokenizer::kBos);
-  out.ids.insert(out.ids.end(), prompt.begin(), prompt.end());
-  out.completion_begin = out.ids.size();
-  out.ids.insert(out.ids.end(), completion.begin(), completion.end());
-  out.completion_end = out.ids.size();
-  out.ids.push_back(Tokenizer::kEos);
-  out.supervised.assign(out.ids.size(), 0);
-  out.metric.assign(out.ids.size(), 0);
-  out.place.assign(out.ids.size(), 0.0f);
-  for (size_t t = out.completion_begin; t < out.ids.size(); ++t) out.supervised[t] = 1;
+  // <bos> class codes <eos>, the codes and <eos> supervised (the default encoding);
+  // every code is a metric position of weight 1 (the default marks number tokens only).
+  EncodedExample out = encode_prompt_completion(e, tok);
   for (size_t t = out.completion_begin; t < out.completion_end; ++t) out.metric[t] = 1, out.place[t] = 1.0f;
   return out;
 }
