@@ -14,6 +14,7 @@
 
 #include "dist2/image/idx.h"
 #include "dist2/imagegen/assets.h"
+#include "dist2/imagegen/substitution.h"
 #include "dist2/imagegen/task.h"
 #include "dist2/model/classifier.h"
 #include "dist2/model/gpt.h"
@@ -314,6 +315,10 @@ TEST_CASE("imagegen smoke sweep of Table 4 through the executable, its tables an
   REQUIRE(pics.status == 0);
   REQUIRE(std::filesystem::exists(out + "/imagegen-samples-sft.png"));
   REQUIRE(std::filesystem::exists(out + "/imagegen-samples-dist.png"));
+  auto fig = dist2::test::run_dist2("report figure4-samples --profile smoke --store " + store + " --out " + out);
+  INFO(fig.out);
+  REQUIRE(fig.status == 0);
+  REQUIRE(std::filesystem::exists(out + "/figure4-samples.png"));
 
   // A run's samples exported for other FID tools: 20 PNGs and an IDX pair that the reader reads back.
   auto runs = dist2::test::run_dist2("runs --store " + store + " --format json");
@@ -332,4 +337,36 @@ TEST_CASE("imagegen smoke sweep of Table 4 through the executable, its tables an
   REQUIRE(back.labels[19] == 9);
   REQUIRE(std::filesystem::exists(exported + "/sample-19-class9.png"));
   std::filesystem::remove_all(store);
+}
+
+TEST_CASE("Figure 4 substitutions: only the central 2x2 codes change, to near, other or far codes", "[imagegen]") {
+  // A 1-D codebook 0, 1, ..., 29: code k's distance to j is (k - j)^2, so ranks are known.
+  const int64_t K = 30;
+  const auto book = torch::arange(K, torch::kFloat32).unsqueeze(1);
+  const auto order = imagegen::codes_by_distance(book);
+  REQUIRE(order[7][0].item<int64_t>() == 7);
+  REQUIRE(order[0][K - 1].item<int64_t>() == K - 1);
+  auto codes = torch::full({50, 7, 7}, 15, torch::kInt64);
+  codes.slice(0, 25, 50).fill_(2);
+  std::mt19937_64 rng(3);
+  for (const auto& [mode, name] : imagegen::substitutions()) {
+    INFO(name);
+    const auto out = imagegen::substitute_central_codes(codes, order, mode, rng);
+    const auto changed = out != codes;
+    REQUIRE(changed.slice(1, 2, 4).slice(2, 2, 4).all().item<bool>());  // a substitute is never the code itself
+    REQUIRE(changed.sum().item<int64_t>() == 50 * 4);                     // and nothing else moved
+    for (int64_t i : {0, 30})
+      for (int64_t r = 2; r < 4; ++r)
+        for (int64_t c = 2; c < 4; ++c) {
+          const int64_t x = codes[i][r][c].item<int64_t>(), y = out[i][r][c].item<int64_t>();
+          // Rank of y among the codes by distance from x (ties broken by argsort): near within the 10 nearest.
+          int64_t rank = 0;
+          for (int64_t k = 0; k < K; ++k) rank += order[x][k].item<int64_t>() == y ? k : 0;
+          if (mode == imagegen::Substitution::near) REQUIRE((rank >= 1 && rank <= 10));
+          if (mode == imagegen::Substitution::far) REQUIRE(rank >= K - 10);
+          // In values: the 10 nearest of 15 lie within +-5, of 2 within 0..10; the 10 farthest of 15 at least 10 away.
+          if (mode == imagegen::Substitution::near) REQUIRE(std::abs(x - y) <= (x == 15 ? 5 : 8));
+          if (mode == imagegen::Substitution::far && x == 15) REQUIRE(std::abs(x - y) >= 10);
+        }
+  }
 }

@@ -50,7 +50,9 @@ const std::vector<PictureReport>& picture_reports() {
       {"manipulation-samples", "table2_families", ".success", "Manipulation samples (Table 2's task)", true,
        report::write_action_samples},
       {"imagegen-samples", "table4_large", "", "Image generation samples (Table 4's task)", false,
-       imagegen::write_sample_grids}};
+       imagegen::write_sample_grids},
+      {"figure4-samples", "figure4", "", "Figure 4: token distance and image semantics", false,
+       imagegen::write_substitution_samples}};
   return v;
 }
 const PictureReport* find_picture_report(const std::string& name) {

@@ -21,6 +21,9 @@ struct Sample {
 // Decoded images (1 x 28 x 28, values in [0, 1]) of samples, in order.
 std::vector<Image> decode_samples(VqVae& vq, const std::vector<Sample>& samples);
 
+// Images in rows (nullptr: a blank cell), 1-pixel grey gaps, upscaled by `scale`, as RGB.
+Image image_grid(const std::vector<std::vector<const Image*>>& rows, int64_t scale = 2);
+
 // One row per class 0..classes-1, the first `per_row` samples of each (blank
 // where a class has fewer), 1-pixel gaps, upscaled by `scale`, as RGB.
 Image sample_grid(const std::vector<Sample>& samples, const std::vector<Image>& images, int64_t classes,
@@ -37,5 +40,15 @@ std::vector<std::string> export_samples(const std::vector<Sample>& samples, cons
 std::string write_sample_grids(const std::vector<report::SampleRun>& runs, const std::vector<Image>& unused_scenes,
                                const std::vector<std::string>& unused_groups, const report::ReportContext& context,
                                const std::string& out_dir, const std::string& name);
+
+// The picture report figure4-samples (paper Figure 4): for the first test image
+// of each class, the image, its reconstruction, and the reconstruction with its
+// central 2x2 codes replaced by a near, a random and a far code, one row per
+// image, at out_dir/<name>.png. The runs only say which tokenizer (their config).
+std::string write_substitution_samples(const std::vector<report::SampleRun>& runs,
+                                       const std::vector<Image>& unused_scenes,
+                                       const std::vector<std::string>& unused_groups,
+                                       const report::ReportContext& context, const std::string& out_dir,
+                                       const std::string& name);
 
 }  // namespace dist2::imagegen

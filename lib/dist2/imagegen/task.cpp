@@ -8,6 +8,7 @@
 #include <random>
 
 #include "dist2/imagegen/assets.h"
+#include "dist2/imagegen/substitution.h"
 #include "dist2/tasks/grounding_scene.h"
 #include "dist2/util/error.h"
 
@@ -132,8 +133,7 @@ std::vector<int64_t> draw_labels(int64_t per_class) {
   return labels;
 }
 
-// Figure 4: the central 2x2 codes of test images replaced by one of the 10
-// nearest codes (codebook MSE), a random code, or one of the 10 farthest; the
+// Figure 4 (substitution.h) as numbers over task.per_class x 10 test images: the
 // classifier's class kept against the unmodified reconstruction, and the mean
 // feature distance to it.
 void code_substitution_metrics(const config::Config& cfg, const Assets& a, std::map<std::string, double>& m) {
@@ -142,25 +142,10 @@ void code_substitution_metrics(const config::Config& cfg, const Assets& a, std::
   const auto test = imagegen::load_split("test", cfg.get_string("task.data_dir"), n);
   const auto base_codes = codes_of(vq, test.images);
   const Scored base = score_images(a, images_of(vq, base_codes));
-  const auto book = vq->codebook().to(torch::kFloat64);
-  const int64_t K = book.size(0), near = std::min<int64_t>(10, K - 1);
-  const auto dist = (book.unsqueeze(1) - book.unsqueeze(0)).pow(2).mean(2);  // (K, K)
-  const auto order = dist.argsort(/*dim=*/int64_t{1}).contiguous();                           // column 0: the code itself
-  const int64_t lo = (kGrid - 2) / 2;
+  const auto order = imagegen::codes_by_distance(vq->codebook());
   std::mt19937_64 rng(stream_seed(cfg, 41));
-  for (const std::string mode : {"near", "random", "far"}) {
-    auto codes = base_codes.clone();
-    auto acc = codes.accessor<int64_t, 3>();
-    const auto ord = order.accessor<int64_t, 2>();
-    for (int64_t i = 0; i < codes.size(0); ++i)
-      for (int64_t r = lo; r < lo + 2; ++r)
-        for (int64_t c = lo; c < lo + 2; ++c) {
-          const int64_t x = acc[i][r][c];
-          std::uniform_int_distribution<int64_t> pick(0, near - 1), any(1, K - 1);
-          if (mode == "near") acc[i][r][c] = ord[x][1 + pick(rng)];
-          else if (mode == "far") acc[i][r][c] = ord[x][K - 1 - pick(rng)];
-          else acc[i][r][c] = ord[x][any(rng)];  // any code but x, uniformly
-        }
+  for (const auto& [mode, name] : imagegen::substitutions()) {
+    const auto codes = imagegen::substitute_central_codes(base_codes, order, mode, rng);
     const Scored s = score_images(a, images_of(vq, codes));
     double kept = 0, fdist = 0;
     for (size_t i = 0; i < s.predicted.size(); ++i) {
@@ -170,8 +155,8 @@ void code_substitution_metrics(const config::Config& cfg, const Assets& a, std::
       fdist += std::sqrt(d2);
     }
     const auto count = static_cast<double>(s.predicted.size());
-    m["fig4." + mode + ".class_kept"] = kept / count;
-    m["fig4." + mode + ".feature_distance"] = fdist / count;
+    m["fig4." + name + ".class_kept"] = kept / count;
+    m["fig4." + name + ".feature_distance"] = fdist / count;
   }
 }
 
