@@ -46,7 +46,8 @@ ClassifierOptions classifier_options(const config::Config& cfg) {
 std::string asset_id(const config::Config& cfg) {
   std::string canonical;
   for (const auto& [key, value] : cfg.values())
-    if (key.rfind("task.vq_", 0) == 0 || key.rfind("task.clf_", 0) == 0 || key == "task.asset_seed")
+    if (key.rfind("task.vq_", 0) == 0 || key.rfind("task.clf_", 0) == 0 || key == "task.asset_seed" ||
+        (key == "task.data_dir" && !cfg.get_string(key).empty()))  // other data, other models; the default adds nothing
       canonical += key + "=" + cfg.value_string(key) + "\n";
   return "imagegen-" + hex16(fnv1a64(canonical));
 }
@@ -118,13 +119,13 @@ ImageSet load_split(const std::string& split, const std::string& data_dir, int64
   return s;
 }
 
-const Assets& load_or_train_assets(const config::Config& cfg) {
+Assets& load_or_train_assets(const config::Config& cfg) {
   static std::map<std::string, std::unique_ptr<Assets>> loaded;
-  const std::string id = asset_id(cfg);
-  if (auto it = loaded.find(id); it != loaded.end()) return *it->second;
+  const std::string id = asset_id(cfg), dir = asset_dir() + "/" + id;
+  if (auto it = loaded.find(dir); it != loaded.end()) return *it->second;
   auto a = std::make_unique<Assets>();
   a->id = id;
-  a->dir = asset_dir() + "/" + id;
+  a->dir = dir;
   a->vq = VqVae(vq_options(cfg));
   a->classifier = ImageClassifier(classifier_options(cfg));
   {
@@ -142,7 +143,7 @@ const Assets& load_or_train_assets(const config::Config& cfg) {
   a->classifier->eval();
   const auto test = load_split("test", cfg.get_string("task.data_dir"));
   a->test_features = fit_gaussian(classify(a->classifier, test.images).features);
-  return *loaded.emplace(id, std::move(a)).first->second;
+  return *loaded.emplace(dir, std::move(a)).first->second;
 }
 
 }  // namespace dist2::imagegen

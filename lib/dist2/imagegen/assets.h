@@ -5,7 +5,8 @@
 // codes the generator models, and the evaluation classifier
 // (model/classifier.h), whose features and probabilities give FID and IS. Every
 // run and seed reads the same ones, as the paper's runs share LlamaGen's
-// pretrained VQGAN. The id hashes the task.vq_*, task.clf_* and task.asset_seed keys.
+// pretrained VQGAN. The id hashes the task.vq_*, task.clf_* and task.asset_seed keys
+// (and task.data_dir when it is set).
 #include <string>
 
 #include <torch/torch.h>
@@ -36,7 +37,7 @@ struct Assets {
 
 // The cached assets of cfg, trained first when missing (concurrent callers wait
 // on a lock file); held in memory for the rest of the process.
-const Assets& load_or_train_assets(const config::Config& cfg);
+Assets& load_or_train_assets(const config::Config& cfg);
 
 // The keys of the assets (task.vq_*, task.clf_*, task.asset_seed), for the image tasks' schemas.
 void add_asset_keys(config::Schema& s);

@@ -125,12 +125,12 @@ std::string write_sample_grids(const std::vector<report::SampleRun>& runs, const
   md += "| run | loss | picture |\n|---|---|---|\n";
   for (const auto& run : runs) {
     const auto cfg = config::Config::from_yaml_string(run.config_yaml, experiment_schema("imagegen"));
-    const Assets& a = load_or_train_assets(cfg);
+    Assets& a = load_or_train_assets(cfg);
     std::vector<Sample> samples;
     for (const auto& row : run.examples) {
       samples.push_back({class_of_prompt(row.prompt), row.prediction});
     }
-    const auto images = decode_samples(const_cast<VqVae&>(a.vq), samples);
+    const auto images = decode_samples(a.vq, samples);
     const std::string file = fmt::format("{}-{}.png", name, run.label);
     write_png(out_dir + "/" + file, sample_grid(samples, images, kClasses, kPerRow));
     md += fmt::format("| {} | {} | ![{} samples]({}) |\n", run.run_id, run.label, run.label, file);
@@ -160,8 +160,8 @@ std::string write_substitution_samples(const std::vector<report::SampleRun>& run
                                c.command, c.profile, c.commit, c.date, c.machine);
   if (runs.empty()) return md + "No finished run says which VQ tokenizer to draw.\n";
   const auto cfg = config::Config::from_yaml_string(runs.front().config_yaml, experiment_schema("imagegen"));
-  const Assets& a = load_or_train_assets(cfg);
-  auto& vq = const_cast<VqVae&>(a.vq);
+  Assets& a = load_or_train_assets(cfg);
+  VqVae& vq = a.vq;
   torch::NoGradGuard no_grad;
   const auto test = load_split("test", cfg.get_string("task.data_dir"));
   std::vector<int64_t> picks;  // the first test image of each class

@@ -98,8 +98,8 @@ struct Scored {
 };
 
 // FID against the test images' features, IS, and the share classified as `labels` (when given).
-Scored score_images(const Assets& a, const torch::Tensor& images, const std::vector<int64_t>& labels = {}) {
-  auto out = classify(const_cast<ImageClassifier&>(a.classifier), images);
+Scored score_images(Assets& a, const torch::Tensor& images, const std::vector<int64_t>& labels = {}) {
+  auto out = classify(a.classifier, images);
   Scored s;
   s.fid = imagegen::frechet_distance(imagegen::fit_gaussian(out.features), a.test_features);
   s.is = imagegen::inception_score(out.probabilities).mean;
@@ -136,8 +136,8 @@ std::vector<int64_t> draw_labels(int64_t per_class) {
 // Figure 4 (substitution.h) as numbers over task.per_class x 10 test images: the
 // classifier's class kept against the unmodified reconstruction, and the mean
 // feature distance to it.
-void code_substitution_metrics(const config::Config& cfg, const Assets& a, std::map<std::string, double>& m) {
-  auto& vq = const_cast<VqVae&>(a.vq);
+void code_substitution_metrics(const config::Config& cfg, Assets& a, std::map<std::string, double>& m) {
+  VqVae& vq = a.vq;
   const int64_t n = cfg.get_int("task.per_class") * kClasses;
   const auto test = imagegen::load_split("test", cfg.get_string("task.data_dir"), n);
   const auto base_codes = codes_of(vq, test.images);
@@ -186,7 +186,7 @@ std::vector<std::string> ImageGenTask::added_tokens(const config::Config& cfg) c
 int64_t ImageGenTask::max_new_tokens(const config::Config&) const { return kGrid * kGrid + 1; }
 
 MetricTokens ImageGenTask::metric_tokens(const config::Config& cfg, const Tokenizer& tok) const {
-  const Assets& a = imagegen::load_or_train_assets(cfg);
+  Assets& a = imagegen::load_or_train_assets(cfg);
   const auto book = a.vq->codebook().to(torch::kFloat64).contiguous();
   MetricTokens m;
   m.dim = book.size(1);
@@ -204,8 +204,8 @@ EncodedExample ImageGenTask::encode(const Example& e, const Tokenizer& tok) cons
 }
 
 Dataset ImageGenTask::generate(const config::Config& cfg) const {
-  const Assets& a = imagegen::load_or_train_assets(cfg);
-  auto& vq = const_cast<VqVae&>(a.vq);
+  Assets& a = imagegen::load_or_train_assets(cfg);
+  VqVae& vq = a.vq;
   const auto train = imagegen::load_split("train", cfg.get_string("task.data_dir"));
   const auto test = imagegen::load_split("test", cfg.get_string("task.data_dir"));
   std::vector<int64_t> perm(static_cast<size_t>(train.images.size(0)));
@@ -244,7 +244,7 @@ std::map<std::string, double> ImageGenTask::evaluate(const config::Config& cfg, 
 std::map<std::string, double> ImageGenTask::evaluate_examples(const config::Config& cfg, const Dataset&,
                                                               Predictor& model,
                                                               std::vector<ExampleScore>& scores) const {
-  const Assets& a = imagegen::load_or_train_assets(cfg);
+  Assets& a = imagegen::load_or_train_assets(cfg);
   const Tokenizer& tok = model.tokenizer();
   const int64_t K = cfg.get_int("task.vq_codes"), per_class = cfg.get_int("task.per_class");
   Predictor::Sampling s;
@@ -270,7 +270,7 @@ std::map<std::string, double> ImageGenTask::evaluate_examples(const config::Conf
     for (size_t i = 0; i < tokens.size(); ++i)
       for (int64_t t : tokens[i]) codes[i].push_back(code_of_token.at(t));
     const auto grids = grids_of(codes);
-    const Scored sc = score_images(a, images_of(const_cast<VqVae&>(a.vq), grids), labels);
+    const Scored sc = score_images(a, images_of(a.vq, grids), labels);
     m[fmt::format("fid.draw{}", d + 1)] = sc.fid;
     m[fmt::format("is.draw{}", d + 1)] = sc.is;
     fid += sc.fid, is += sc.is, match += sc.class_match;
@@ -288,8 +288,8 @@ std::map<std::string, double> ImageGenTask::evaluate_examples(const config::Conf
 }
 
 std::map<std::string, double> ImageGenTask::reference_metrics(const config::Config& cfg, const Dataset& data) const {
-  const Assets& a = imagegen::load_or_train_assets(cfg);
-  auto& vq = const_cast<VqVae&>(a.vq);
+  Assets& a = imagegen::load_or_train_assets(cfg);
+  VqVae& vq = a.vq;
   const int64_t per_class = cfg.get_int("task.per_class"), n = per_class * kClasses;
   std::map<std::string, double> m;
   m["ref.vq.reconstruction_mse"] = a.vq_test.reconstruction_mse;

@@ -400,8 +400,8 @@ std::map<std::string, double> evaluate_run(const EvalRequest& req) {
   if (!req.export_samples_dir.empty()) {
     std::vector<imagegen::Sample> samples;
     for (const auto& e : scores) samples.push_back({imagegen::class_of_prompt(e.prompt), e.prediction});
-    const auto& assets = imagegen::load_or_train_assets(cfg);
-    imagegen::export_samples(samples, imagegen::decode_samples(const_cast<VqVae&>(assets.vq), samples),
+    auto& assets = imagegen::load_or_train_assets(cfg);
+    imagegen::export_samples(samples, imagegen::decode_samples(assets.vq, samples),
                                                 req.export_samples_dir);
     fmt::print("exported {} samples to {} (PNG files, and samples-images-idx3-ubyte with samples-labels-idx1-ubyte)\n",
                samples.size(), req.export_samples_dir);
