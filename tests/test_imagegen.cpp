@@ -18,7 +18,9 @@
 #include "dist2/imagegen/task.h"
 #include "dist2/model/classifier.h"
 #include "dist2/model/gpt.h"
+#include "dist2/train/batch.h"
 #include "dist2/train/predictor.h"
+#include "dist2/train/trainer.h"
 #include "dist2/train/schema.h"
 #include "dist2/util/error.h"
 #include "dist2/util/files.h"
@@ -198,7 +200,8 @@ config::Config imagegen_config(const std::string& data_dir, const std::map<std::
   cfg.set("task.clf_steps", config::Value{int64_t{40}});
   cfg.set("task.clf_width", config::Value{int64_t{8}});
   cfg.set("task.per_class", config::Value{int64_t{3}});
-  cfg.set("task.label_dropout", config::Value{0.5});
+  cfg.set("task.class_dropout", config::Value{0.5});
+  cfg.set("loss.metric", config::Value{std::string("mse")});
   for (const auto& [k, v] : extra) cfg.set(k, v);
   return cfg;
 }
@@ -216,16 +219,13 @@ TEST_CASE("imagegen task: code-grid data, metric over the codebook, cached asset
   const Dataset d = task->generate(cfg);
   REQUIRE(d.train.size() == 100);
   REQUIRE(d.test.size() == 10);
-  int64_t dropped = 0;
   for (const auto& e : d.train) {
     const auto codes = imagegen::parse_codes(e.completion);
     REQUIRE(codes.size() == 49);
     for (int64_t c : codes) REQUIRE((c >= 0 && c < 16));
-    const std::string own = imagegen::class_token(static_cast<int64_t>(e.values.at(0)));
-    REQUIRE((e.prompt == own || e.prompt == imagegen::class_token(-1)));
-    dropped += e.prompt == imagegen::class_token(-1);
+    REQUIRE(e.prompt == imagegen::class_token(static_cast<int64_t>(e.values.at(0))));
+    REQUIRE(e.values.at(1) == 0.5);  // the class dropout, applied per training step
   }
-  REQUIRE((dropped > 30 && dropped < 70));  // label dropout 0.5 over 100 images
   REQUIRE(task->generate(cfg).train[17].completion == d.train[17].completion);  // deterministic
   const auto& a = imagegen::load_or_train_assets(cfg);
   REQUIRE(file_exists(a.dir + "/manifest.json"));
@@ -240,6 +240,32 @@ TEST_CASE("imagegen task: code-grid data, metric over the codebook, cached asset
   REQUIRE(supervised == 50);
   REQUIRE(enc.metric[2] == 1);
   REQUIRE(enc.metric[51] == 0);
+
+  // Class dropout: per draw (step and example), about half the time at 0.5, the same for the same draw, never in encode().
+  const int64_t null_id = tok.added_token_id(imagegen::class_token(-1));
+  int64_t nulls = 0;
+  for (uint64_t draw = 0; draw < 1000; ++draw) {
+    const auto drawn = task->encode_for_training(d.train[0], tok, mix_seed(draw, 77));
+    REQUIRE(drawn.ids.size() == enc.ids.size());
+    REQUIRE(std::equal(drawn.ids.begin() + 2, drawn.ids.end(), enc.ids.begin() + 2));  // only the class token may change
+    nulls += drawn.ids[1] == null_id;
+    REQUIRE(task->encode_for_training(d.train[0], tok, mix_seed(draw, 77)).ids[1] == drawn.ids[1]);
+  }
+  REQUIRE((nulls > 430 && nulls < 570));
+  REQUIRE(enc.ids[1] != null_id);
+  // Through make_batch: with per-example seeds (a training step) some rows read the null class, without none.
+  std::vector<const Example*> rows;
+  std::vector<uint64_t> seeds;
+  for (size_t i = 0; i < 40; ++i) rows.push_back(&d.train[i]), seeds.push_back(mix_seed(5, i));
+  std::mt19937_64 rng(1);
+  const MetricSpace space = metric_space(cfg, tok);
+  BatchOptions bo;
+  bo.context = 64;
+  const auto step_batch = make_batch(rows, tok, space, bo, rng, task.get(), seeds);
+  const auto plain_batch = make_batch(rows, tok, space, bo, rng, task.get());
+  const int64_t step_nulls = (step_batch.inputs.select(1, 1) == null_id).sum().item<int64_t>();
+  REQUIRE((step_nulls > 5 && step_nulls < 35));
+  REQUIRE((plain_batch.inputs.select(1, 1) == null_id).sum().item<int64_t>() == 0);
 
   const MetricTokens mt = task->metric_tokens(cfg, tok);
   REQUIRE(mt.token_ids.size() == 16);

@@ -166,7 +166,8 @@ config::Schema ImageGenTask::schema() const {
   config::Schema s;
   imagegen::add_asset_keys(s);
   s.add_int("task.n_train", 10000, 10, 60000, "training images (the first n of the seed's permutation of the 60,000)");
-  s.add_float("task.label_dropout", 0.1, 0.0, 1.0, "share of training images shown with the null class (for guidance)");
+  s.add_float("task.class_dropout", 0.1, 0.0, 1.0,
+              "probability that a training example is shown with the null class at a step (for guidance)");
   s.add_int("task.per_class", 100, 1, {}, "images sampled per class in each draw (and per reference)");
   s.add_int("task.draws", 2, 1, {}, "sampling draws per evaluation (FID and IS are their mean)");
   s.add_float("task.guidance", 2.0, 0.0, {}, "classifier-free guidance scale (1: the conditional model alone)");
@@ -203,6 +204,15 @@ EncodedExample ImageGenTask::encode(const Example& e, const Tokenizer& tok) cons
   return out;
 }
 
+EncodedExample ImageGenTask::encode_for_training(const Example& e, const Tokenizer& tok, uint64_t draw) const {
+  EncodedExample out = encode(e, tok);
+  DIST2_CHECK(out.completion_begin == 2, "an image example's prompt is one class token, not '{}'", e.prompt);
+  const double dropout = e.values.size() > 1 ? e.values[1] : 0.0;
+  const double u = static_cast<double>(draw >> 11) * 0x1.0p-53;  // uniform in [0, 1) from the draw's top 53 bits
+  if (u < dropout) out.ids[1] = tok.added_token_id(imagegen::class_token(-1));
+  return out;
+}
+
 Dataset ImageGenTask::generate(const config::Config& cfg) const {
   Assets& a = imagegen::load_or_train_assets(cfg);
   VqVae& vq = a.vq;
@@ -216,13 +226,12 @@ Dataset ImageGenTask::generate(const config::Config& cfg) const {
   const auto rows = torch::tensor(perm, torch::kInt64);
   const auto codes = codes_of(vq, train.images.index_select(0, rows));
   const auto labels = train.labels.index_select(0, rows);
-  std::bernoulli_distribution drop(cfg.get_double("task.label_dropout"));
-  std::mt19937_64 drop_rng(stream_seed(cfg, 2));
+  const double dropout = cfg.get_double("task.class_dropout");
   Dataset d;
   for (int64_t i = 0; i < codes.size(0); ++i) {
     const int64_t y = labels[i].item<int64_t>();
-    d.train.push_back({imagegen::class_token(drop(drop_rng) ? -1 : y), completion_of(codes[i]),
-                       {static_cast<double>(y)}, grounding::class_names()[static_cast<size_t>(y)], {}});
+    d.train.push_back({imagegen::class_token(y), completion_of(codes[i]), {static_cast<double>(y), dropout},
+                       grounding::class_names()[static_cast<size_t>(y)], {}});
   }
   // One test image per class: the prompts evaluation asks with (and a held-out loss).
   for (int64_t c = 0; c < kClasses; ++c) {

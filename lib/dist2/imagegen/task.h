@@ -7,10 +7,10 @@
 // between codebook vectors (loss.metric: mse | cosine), tau from loss.tau or by
 // entropy matching (loss.entropy, appendix C.1).
 //
-// Classifier-free guidance as LlamaGen trains it: a share task.label_dropout of
-// the training images is shown with the null class "<y->" instead of its own
-// (a fixed, seeded share of the images, not a fresh draw per step: the dataset
-// is cached and every epoch sees it the same way); sampling mixes the two,
+// Classifier-free guidance as LlamaGen trains it: at every training step, each
+// example is shown with the null class "<y->" instead of its own with
+// probability task.class_dropout (LlamaGen's class_dropout_prob), drawn afresh
+// per step and example (encode_for_training); sampling mixes the two,
 // u + guidance (c - u).
 //
 // Evaluation: task.draws sampling draws of task.per_class images per class,
@@ -30,7 +30,8 @@ class ImageGenTask : public Task {
  public:
   std::string name() const override { return "imagegen"; }
   config::Schema schema() const override;
-  // train: task.n_train images of the seed's permutation as code grids; test: one image per class.
+  // train: task.n_train images of the seed's permutation as code grids, values
+  // {label, task.class_dropout}; test: one image per class.
   Dataset generate(const config::Config& cfg) const override;
   std::map<std::string, double> evaluate(const config::Config& cfg, const Dataset& data,
                                          Predictor& model) const override;
@@ -41,6 +42,8 @@ class ImageGenTask : public Task {
   std::vector<std::string> added_tokens(const config::Config& cfg) const override;
   MetricTokens metric_tokens(const config::Config& cfg, const Tokenizer& tok) const override;
   EncodedExample encode(const Example& e, const Tokenizer& tok) const override;
+  // encode(), its class token replaced by the null class with probability values[1] (task.class_dropout).
+  EncodedExample encode_for_training(const Example& e, const Tokenizer& tok, uint64_t draw) const override;
 };
 
 namespace imagegen {

@@ -174,6 +174,12 @@ class Task {
   virtual MetricTokens metric_tokens(const config::Config& cfg, const Tokenizer& tok) const;
   // An example as token ids + supervision + metric positions (see EncodedExample).
   virtual EncodedExample encode(const Example& e, const Tokenizer& tok) const;
+  // An example as one training step reads it: by default encode(). A task may
+  // vary it from step to step with `draw`, a seed of (step, example) that every
+  // rank shares: the image task's class dropout for classifier-free guidance.
+  virtual EncodedExample encode_for_training(const Example& e, const Tokenizer& tok, uint64_t draw) const {
+    return encode(e, tok);
+  }
   // A generation as the task's prediction: by default the first number of the
   // text, or its expected value (eval.decoding=expected) from the per-token E_q[v].
   virtual Prediction parse(const config::Config& cfg, const Predictor::Generation& g, const Tokenizer& tok) const;

@@ -3,11 +3,16 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dist2/train/trainer.h"
 #include "dist2/util/error.h"
 
 namespace dist2 {
 
 namespace {
+
+// Mixed into an example's seed for its encode_for_training draw, so that the
+// draw is not the first number of the example's contrastive stream.
+constexpr uint64_t kEncodeDrawSalt = 0x6c61626c64726f70ull;
 
 // Number spans of an encoding: [begin, end) token ranges of number tokens and '.'.
 std::vector<std::pair<size_t, size_t>> number_spans(const Tokenizer::Encoding& e, const Tokenizer& tok) {
@@ -106,7 +111,10 @@ TrainBatch make_batch(const std::vector<const Example*>& examples, const Tokeniz
   for (size_t i = 0; i < examples.size(); ++i) {
     const Example* ex = examples[i];
     Row r;
-    r.enc = task ? task->encode(*ex, tok) : encode_prompt_completion(*ex, tok);
+    // With per-example seeds (training steps), the task may vary the example per step.
+    r.enc = !task                   ? encode_prompt_completion(*ex, tok)
+            : example_seeds.empty() ? task->encode(*ex, tok)
+                                    : task->encode_for_training(*ex, tok, mix_seed(example_seeds[i], kEncodeDrawSalt));
     const auto n = static_cast<int64_t>(r.enc.ids.size()) - 1;
     DIST2_CHECK(n <= opt.context, "an example needs {} tokens but model.context is {} (prompt '{}...')", n + 1,
                 opt.context, ex->prompt.substr(0, 40));

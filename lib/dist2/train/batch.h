@@ -33,7 +33,8 @@ struct TrainBatch {
 // example its own generator's seed (then an example's candidates do not depend
 // on which other examples share its batch: a data-parallel shard draws what
 // one process would). `task` encodes the examples (nullptr: the default
-// prompt/completion encoding).
+// prompt/completion encoding); with example seeds, through its
+// encode_for_training (a training step), else through its encode.
 TrainBatch make_batch(const std::vector<const Example*>& examples, const Tokenizer& tok, const MetricSpace& metric,
                       const BatchOptions& opt, std::mt19937_64& rng, const Task* task = nullptr,
                       const std::vector<uint64_t>& example_seeds = {});
