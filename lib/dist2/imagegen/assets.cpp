@@ -108,6 +108,26 @@ void train_assets(const config::Config& cfg, Assets& a) {
 
 }  // namespace
 
+namespace {
+// fn over slices of at most 500 rows of x, concatenated.
+template <typename Fn>
+torch::Tensor in_batches(const torch::Tensor& x, Fn fn) {
+  torch::NoGradGuard no_grad;
+  if (x.size(0) == 0) return fn(x);
+  std::vector<torch::Tensor> parts;
+  for (int64_t b = 0; b < x.size(0); b += 500) parts.push_back(fn(x.slice(0, b, std::min(x.size(0), b + 500))));
+  return torch::cat(parts, 0);
+}
+}  // namespace
+
+torch::Tensor encode_codes(VqVae& vq, const torch::Tensor& images) {
+  return in_batches(images, [&](const torch::Tensor& b) { return vq->codes(b); });
+}
+
+torch::Tensor decode_codes(VqVae& vq, const torch::Tensor& codes) {
+  return in_batches(codes, [&](const torch::Tensor& b) { return vq->decode(b); });
+}
+
 ImageSet load_split(const std::string& split, const std::string& data_dir, int64_t limit) {
   const FashionMnist& f = load_fashion_mnist(split, data_dir);
   const int64_t n = limit < 0 ? f.count : std::min(limit, f.count);

@@ -39,6 +39,10 @@ struct Assets {
 // on a lock file); held in memory for the rest of the process.
 Assets& load_or_train_assets(const config::Config& cfg);
 
+// Images (N, 1, 28, 28) -> code grids (N, h, w), and back, in batches without gradients.
+torch::Tensor encode_codes(VqVae& vq, const torch::Tensor& images);
+torch::Tensor decode_codes(VqVae& vq, const torch::Tensor& codes);
+
 // The keys of the assets (task.vq_*, task.clf_*, task.asset_seed), for the image tasks' schemas.
 void add_asset_keys(config::Schema& s);
 

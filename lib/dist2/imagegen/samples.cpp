@@ -15,30 +15,30 @@
 
 namespace dist2::imagegen {
 
-std::vector<Image> decode_samples(VqVae& vq, const std::vector<Sample>& samples) {
-  torch::NoGradGuard no_grad;
-  vq->eval();
-  const int64_t g = vq->options().grid();
+namespace {
+std::vector<Image> to_images(const torch::Tensor& batch) {
+  const auto t = batch.contiguous();
   std::vector<Image> out;
-  for (size_t begin = 0; begin < samples.size(); begin += 500) {
-    const size_t end = std::min(samples.size(), begin + 500);
-    auto codes = torch::empty({static_cast<int64_t>(end - begin), g, g}, torch::kInt64);
-    for (size_t i = begin; i < end; ++i) {
-      const auto c = parse_codes(samples[i].codes);
-      DIST2_CHECK(static_cast<int64_t>(c.size()) == g * g, "sample {} has {} codes, not {}", i, c.size(), g * g);
-      for (int64_t k : c)
-        DIST2_CHECK(k >= 0 && k < vq->options().codebook_size, "sample {} has code {} outside the codebook", i, k);
-      std::copy(c.begin(), c.end(), codes[static_cast<int64_t>(i - begin)].data_ptr<int64_t>());
-    }
-    const auto images = vq->decode(codes).contiguous();
-    for (int64_t i = 0; i < images.size(0); ++i) {
-      Image img(images.size(1), images.size(2), images.size(3));
-      const float* p = images[i].data_ptr<float>();
-      std::copy(p, p + img.pixels.size(), img.pixels.begin());
-      out.push_back(std::move(img));
-    }
+  for (int64_t i = 0; i < t.size(0); ++i) {
+    Image img(t.size(1), t.size(2), t.size(3));
+    std::copy(t[i].data_ptr<float>(), t[i].data_ptr<float>() + img.pixels.size(), img.pixels.begin());
+    out.push_back(std::move(img));
   }
   return out;
+}
+}  // namespace
+
+std::vector<Image> decode_samples(VqVae& vq, const std::vector<Sample>& samples) {
+  const int64_t g = vq->options().grid();
+  auto codes = torch::empty({static_cast<int64_t>(samples.size()), g, g}, torch::kInt64);
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const auto c = parse_codes(samples[i].codes);
+    DIST2_CHECK(static_cast<int64_t>(c.size()) == g * g, "sample {} has {} codes, not {}", i, c.size(), g * g);
+    for (int64_t k : c)
+      DIST2_CHECK(k >= 0 && k < vq->options().codebook_size, "sample {} has code {} outside the codebook", i, k);
+    std::copy(c.begin(), c.end(), codes[static_cast<int64_t>(i)].data_ptr<int64_t>());
+  }
+  return to_images(decode_codes(vq, codes));
 }
 
 Image image_grid(const std::vector<std::vector<const Image*>>& rows, int64_t scale) {
@@ -114,10 +114,7 @@ std::string write_sample_grids(const std::vector<report::SampleRun>& runs, const
                                const std::vector<std::string>&, const report::ReportContext& context,
                                const std::string& out_dir, const std::string& name) {
   constexpr int64_t kClasses = 10, kPerRow = 10;
-  const auto& c = context;
-  std::string md = fmt::format("# Image generation samples (Table 4's task)\n\n- command: `{}`\n- profile: {}\n"
-                               "- commit: {}\n- date: {}\n- machine: {}\n\n",
-                               c.command, c.profile, c.commit, c.date, c.machine) +
+  std::string md = "# Image generation samples (Table 4's task)\n\n" + report::context_lines(context) +
                    "The first sampling draw of each run, decoded by the VQ tokenizer: one row per class (0-9, "
                    "Fashion-MNIST's order), the first " + std::to_string(kPerRow) + " samples of each.\n\n";
   if (runs.empty()) return md + "No finished run with samples.\n";
@@ -138,26 +135,11 @@ std::string write_sample_grids(const std::vector<report::SampleRun>& runs, const
   return md;
 }
 
-namespace {
-std::vector<Image> to_images(const torch::Tensor& batch) {
-  const auto t = batch.contiguous();
-  std::vector<Image> out;
-  for (int64_t i = 0; i < t.size(0); ++i) {
-    Image img(t.size(1), t.size(2), t.size(3));
-    std::copy(t[i].data_ptr<float>(), t[i].data_ptr<float>() + img.pixels.size(), img.pixels.begin());
-    out.push_back(std::move(img));
-  }
-  return out;
-}
-}  // namespace
 
 std::string write_substitution_samples(const std::vector<report::SampleRun>& runs, const std::vector<Image>&,
                                        const std::vector<std::string>&, const report::ReportContext& context,
                                        const std::string& out_dir, const std::string& name) {
-  const auto& c = context;
-  std::string md = fmt::format("# Figure 4: token distance and image semantics\n\n- command: `{}`\n- profile: {}\n"
-                               "- commit: {}\n- date: {}\n- machine: {}\n\n",
-                               c.command, c.profile, c.commit, c.date, c.machine);
+  std::string md = "# Figure 4: token distance and image semantics\n\n" + report::context_lines(context);
   if (runs.empty()) return md + "No finished run says which VQ tokenizer to draw.\n";
   const auto cfg = config::Config::from_yaml_string(runs.front().config_yaml, experiment_schema("imagegen"));
   Assets& a = load_or_train_assets(cfg);

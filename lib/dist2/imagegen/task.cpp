@@ -65,22 +65,6 @@ uint64_t stream_seed(const config::Config& cfg, uint64_t stream) {
   return splitmix(splitmix(static_cast<uint64_t>(cfg.get_int("seed"))) ^ stream);
 }
 
-// Code grids (N, h, w) of images (N, 1, 28, 28).
-torch::Tensor codes_of(VqVae& vq, const torch::Tensor& images) {
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> parts;
-  for (int64_t b = 0; b < images.size(0); b += 500) parts.push_back(vq->codes(images.slice(0, b, std::min(images.size(0), b + 500))));
-  return torch::cat(parts, 0);
-}
-
-// Images (N, 1, 28, 28) of code grids (N, h, w).
-torch::Tensor images_of(VqVae& vq, const torch::Tensor& codes) {
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> parts;
-  for (int64_t b = 0; b < codes.size(0); b += 500) parts.push_back(vq->decode(codes.slice(0, b, std::min(codes.size(0), b + 500))));
-  return torch::cat(parts, 0);
-}
-
 torch::Tensor grids_of(const std::vector<std::vector<int64_t>>& codes) {
   auto t = torch::empty({static_cast<int64_t>(codes.size()), kGrid, kGrid}, torch::kInt64);
   for (size_t i = 0; i < codes.size(); ++i) {
@@ -140,13 +124,13 @@ void code_substitution_metrics(const config::Config& cfg, Assets& a, std::map<st
   VqVae& vq = a.vq;
   const int64_t n = cfg.get_int("task.per_class") * kClasses;
   const auto test = imagegen::load_split("test", cfg.get_string("task.data_dir"), n);
-  const auto base_codes = codes_of(vq, test.images);
-  const Scored base = score_images(a, images_of(vq, base_codes));
+  const auto base_codes = imagegen::encode_codes(vq, test.images);
+  const Scored base = score_images(a, imagegen::decode_codes(vq, base_codes));
   const auto order = imagegen::codes_by_distance(vq->codebook());
   std::mt19937_64 rng(stream_seed(cfg, 41));
   for (const auto& [mode, name] : imagegen::substitutions()) {
     const auto codes = imagegen::substitute_central_codes(base_codes, order, mode, rng);
-    const Scored s = score_images(a, images_of(vq, codes));
+    const Scored s = score_images(a, imagegen::decode_codes(vq, codes));
     double kept = 0, fdist = 0;
     for (size_t i = 0; i < s.predicted.size(); ++i) {
       kept += s.predicted[i] == base.predicted[i];
@@ -224,7 +208,7 @@ Dataset ImageGenTask::generate(const config::Config& cfg) const {
   std::shuffle(perm.begin(), perm.end(), rng);
   perm.resize(static_cast<size_t>(cfg.get_int("task.n_train")));
   const auto rows = torch::tensor(perm, torch::kInt64);
-  const auto codes = codes_of(vq, train.images.index_select(0, rows));
+  const auto codes = imagegen::encode_codes(vq, train.images.index_select(0, rows));
   const auto labels = train.labels.index_select(0, rows);
   const double dropout = cfg.get_double("task.class_dropout");
   Dataset d;
@@ -238,7 +222,7 @@ Dataset ImageGenTask::generate(const config::Config& cfg) const {
     const auto idx = (test.labels == c).nonzero().select(1, 0);
     DIST2_CHECK(idx.numel() > 0, "no test image of class {}", c);
     const int64_t i = idx[0].item<int64_t>();
-    d.test.push_back({imagegen::class_token(c), completion_of(codes_of(vq, test.images.slice(0, i, i + 1))[0]),
+    d.test.push_back({imagegen::class_token(c), completion_of(imagegen::encode_codes(vq, test.images.slice(0, i, i + 1))[0]),
                       {static_cast<double>(c)}, grounding::class_names()[static_cast<size_t>(c)], {}});
   }
   return d;
@@ -279,7 +263,7 @@ std::map<std::string, double> ImageGenTask::evaluate_examples(const config::Conf
     for (size_t i = 0; i < tokens.size(); ++i)
       for (int64_t t : tokens[i]) codes[i].push_back(code_of_token.at(t));
     const auto grids = grids_of(codes);
-    const Scored sc = score_images(a, images_of(a.vq, grids), labels);
+    const Scored sc = score_images(a, imagegen::decode_codes(a.vq, grids), labels);
     m[fmt::format("fid.draw{}", d + 1)] = sc.fid;
     m[fmt::format("is.draw{}", d + 1)] = sc.is;
     fid += sc.fid, is += sc.is, match += sc.class_match;
@@ -306,7 +290,7 @@ std::map<std::string, double> ImageGenTask::reference_metrics(const config::Conf
   m["ref.classifier.accuracy"] = a.classifier_accuracy;
   // The tokenizer's floor: VQ reconstructions of test images.
   const auto test = imagegen::load_split("test", cfg.get_string("task.data_dir"), n);
-  put_scores(m, "ref.recon.", score_images(a, images_of(vq, codes_of(vq, test.images))));
+  put_scores(m, "ref.recon.", score_images(a, imagegen::decode_codes(vq, imagegen::encode_codes(vq, test.images))));
   // Real training images against the test set: the data's own floor.
   put_scores(m, "ref.train.", score_images(a, imagegen::load_split("train", cfg.get_string("task.data_dir"), n).images));
   // Each class's code frequencies over the training split, codes drawn independently.
@@ -322,7 +306,7 @@ std::map<std::string, double> ImageGenTask::reference_metrics(const config::Conf
     codes.emplace_back();
     for (int64_t k = 0; k < kGrid * kGrid; ++k) codes.back().push_back(pick(rng));
   }
-  put_scores(m, "ref.unigram.", score_images(a, images_of(vq, grids_of(codes)), labels));
+  put_scores(m, "ref.unigram.", score_images(a, imagegen::decode_codes(vq, grids_of(codes)), labels));
   code_substitution_metrics(cfg, a, m);
   return m;
 }

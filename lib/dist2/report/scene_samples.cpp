@@ -27,12 +27,16 @@ std::string between(const std::string& s, const std::string& head, const std::st
   return s;
 }
 
+std::string context_lines(const ReportContext& c) {
+  return fmt::format("- command: `{}`\n- profile: {}\n- commit: {}\n- date: {}\n- machine: {}\n\n", c.command, c.profile,
+                     c.commit, c.date, c.machine);
+}
+
 std::string write_scene_samples(const std::vector<SampleRun>& runs, const std::vector<Image>& images,
                                 const std::vector<std::string>& groups, const ReportContext& c,
                                 const std::string& out_dir, const std::string& name, const SceneSampleStyle& style) {
   std::string md = "# " + style.heading + "\n\n";
-  md += fmt::format("- command: `{}`\n- profile: {}\n- commit: {}\n- date: {}\n- machine: {}\n\n", c.command, c.profile,
-                    c.commit, c.date, c.machine);
+  md += context_lines(c);
   if (runs.empty()) return md + "No finished pair of runs with per-example predictions yet (run `dist2 sweep` first).\n";
   md += style.legend;
   for (size_t r = 0; r < runs.size(); ++r)

@@ -46,6 +46,10 @@ std::string write_scene_samples(const std::vector<SampleRun>& runs, const std::v
                                 const std::vector<std::string>& groups, const ReportContext& context,
                                 const std::string& out_dir, const std::string& name, const SceneSampleStyle& style);
 
+// The provenance list under a picture report's heading (command, profile,
+// commit, date, machine), then a blank line.
+std::string context_lines(const ReportContext& context);
+
 // "HEAD<text>TAIL" -> "<text>"; anything else as it is.
 std::string between(const std::string& s, const std::string& head, const std::string& tail);
 
