@@ -24,6 +24,7 @@
 #include "dist2/train/schema.h"
 #include "dist2/util/error.h"
 #include "dist2/util/files.h"
+#include "dist2/util/json.h"
 #include "support.h"
 
 using namespace dist2;
@@ -206,6 +207,42 @@ config::Config imagegen_config(const std::string& data_dir, const std::map<std::
   return cfg;
 }
 
+// The FID reference Gaussian is cached beside the classifier: written with the
+// assets (equal to a fresh fit), fitted and written when an older asset folder
+// lacks it, and read back rather than refitted when present.
+void check_cached_fid_reference(const config::Config& cfg, const std::string& data, const std::string& trained_dir) {
+  namespace fs = std::filesystem;
+  auto& a = imagegen::load_or_train_assets(cfg);
+  const auto fresh = imagegen::fit_gaussian(classify(a.classifier, imagegen::load_split("test", data).images).features);
+  const auto file = json::parse(read_file(trained_dir + "/test_features.json"));
+  REQUIRE(file.at("mean").get<std::vector<double>>() == fresh.mean);
+  REQUIRE(file.at("cov").get<std::vector<double>>() == fresh.cov.a);
+  REQUIRE(a.test_features.mean == fresh.mean);
+  const std::string id = fs::path(trained_dir).filename().string();
+  const auto copy_assets = [&](bool with_reference) {
+    char tmpl[] = "/tmp/dist2-imagegen-copy-XXXXXX";
+    const std::string root = mkdtemp(tmpl);
+    fs::create_directories(root + "/" + id);
+    for (const char* f : {"vq.pt", "classifier.pt", "manifest.json"})
+      fs::copy_file(trained_dir + "/" + f, root + "/" + id + "/" + f);
+    if (with_reference) {  // a marked reference: one that can only come from the file
+      auto marked = file;
+      marked["mean"][0] = fresh.mean[0] + 1.0;
+      write_file_atomic(root + "/" + id + "/test_features.json", json::dump(marked));
+    }
+    set_asset_dir(root);
+    return root + "/" + id;
+  };
+  const std::string old_dir = copy_assets(false);
+  REQUIRE(imagegen::load_or_train_assets(cfg).test_features.mean == fresh.mean);
+  REQUIRE(json::parse(read_file(old_dir + "/test_features.json")).at("cov").get<std::vector<double>>() == fresh.cov.a);
+  copy_assets(true);
+  const auto& read_back = imagegen::load_or_train_assets(cfg).test_features;
+  REQUIRE(read_back.mean[0] == fresh.mean[0] + 1.0);
+  REQUIRE(read_back.cov.a == fresh.cov.a);
+  set_asset_dir(fs::path(trained_dir).parent_path().string());
+}
+
 }  // namespace
 
 TEST_CASE("imagegen task: code-grid data, metric over the codebook, cached assets, evaluation and references",
@@ -230,6 +267,7 @@ TEST_CASE("imagegen task: code-grid data, metric over the codebook, cached asset
   const auto& a = imagegen::load_or_train_assets(cfg);
   REQUIRE(file_exists(a.dir + "/manifest.json"));
   REQUIRE(a.classifier_accuracy > 0.3);  // ten bar heights, 40 steps: well above chance (0.1)
+  check_cached_fid_reference(cfg, data, a.dir);
 
   const Tokenizer tok = tokenizer_for(cfg);
   const EncodedExample enc = task->encode(d.train[0], tok);

@@ -74,6 +74,38 @@ bool read_manifest(const std::string& dir, Assets& a) {
   return true;
 }
 
+// The FID reference (a Gaussian fit of the 10,000 test images' features) is a
+// function of the classifier alone, so it is cached beside it: fitting it costs
+// a classifier pass over the test set, which every process would otherwise repeat.
+// JSON keeps every double exactly (shortest round-trip form).
+void save_reference(const std::string& dir, const Gaussian& g) {
+  json::Json j;
+  j["n"] = g.n;
+  j["mean"] = g.mean;
+  j["cov"] = g.cov.a;
+  write_file_atomic(dir + "/test_features.json", json::dump(j) + "\n");
+}
+
+bool read_reference(const std::string& dir, Gaussian& g) {
+  const std::string path = dir + "/test_features.json";
+  if (!file_exists(path)) return false;
+  const auto j = json::parse(read_file(path));
+  json::reading([&] {
+    g.n = j.at("n").get<size_t>();
+    g.mean = j.at("mean").get<std::vector<double>>();
+    g.cov = linalg::Matrix(g.mean.size());
+    g.cov.a = j.at("cov").get<std::vector<double>>();
+    return 0;
+  });
+  DIST2_CHECK(g.cov.a.size() == g.mean.size() * g.mean.size() && g.n >= 2, "{}: a malformed Gaussian", path);
+  return true;
+}
+
+Gaussian fit_test_features(const config::Config& cfg, ImageClassifier& classifier) {
+  const auto test = load_split("test", cfg.get_string("task.data_dir"));
+  return fit_gaussian(classify(classifier, test.images).features);
+}
+
 bool print_progress(const std::string& what, int64_t step, int64_t steps, double loss) {
   fmt::print("imagegen assets: {} step {}/{} loss {:.4f}\n", what, step, steps, loss);
   std::fflush(stdout);
@@ -98,9 +130,13 @@ void train_assets(const config::Config& cfg, Assets& a) {
   train_classifier(a.classifier, train.images, train.labels, ct,
                    [&](int64_t s, double l) { return print_progress("classifier", s, ct.steps, l); });
   a.classifier_accuracy = classifier_accuracy(a.classifier, test.images, test.labels);
+  a.vq->eval();
+  a.classifier->eval();
+  a.test_features = fit_test_features(cfg, a.classifier);
   make_dirs(a.dir);
   torch::save(a.vq, a.dir + "/vq.pt");
   torch::save(a.classifier, a.dir + "/classifier.pt");
+  save_reference(a.dir, a.test_features);
   save_manifest(a.dir, a);
   fmt::print("imagegen assets {}: VQ test reconstruction MSE {:.5f}, codebook usage {:.3f}; classifier test accuracy {:.4f}\n",
              a.id, a.vq_test.reconstruction_mse, a.vq_test.codebook_usage, a.classifier_accuracy);
@@ -154,15 +190,17 @@ Assets& load_or_train_assets(const config::Config& cfg) {
     if (read_manifest(a->dir, *a)) {
       torch::load(a->vq, a->dir + "/vq.pt");
       torch::load(a->classifier, a->dir + "/classifier.pt");
+      a->vq->eval();
+      a->classifier->eval();
       a->from_cache = true;
+      if (!read_reference(a->dir, a->test_features)) {  // assets cached before the reference was
+        a->test_features = fit_test_features(cfg, a->classifier);
+        save_reference(a->dir, a->test_features);
+      }
     } else {
       train_assets(cfg, *a);
     }
   }
-  a->vq->eval();
-  a->classifier->eval();
-  const auto test = load_split("test", cfg.get_string("task.data_dir"));
-  a->test_features = fit_gaussian(classify(a->classifier, test.images).features);
   return *loaded.emplace(dir, std::move(a)).first->second;
 }
 
