@@ -2,13 +2,19 @@
 // with the keys a report reads, numbers that make sense.
 #include <catch2/catch.hpp>
 
+#include <malloc.h>
+
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <cmath>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "dist2/train/distributed.h"
+#include "dist2/util/allocator.h"
 #include "dist2/util/threads.h"
 #include "tests/support.h"
 
@@ -60,7 +66,44 @@ TEST_CASE("dist2 bench train --quick --json: every split measured, best split an
     if (s.at("intra_threads") == b.at(0) && s.at("blas_threads") == b.at(1)) CHECK(s.at("cpp_tokens_per_s") == best);
   CHECK(j.at("best_ratio").is_null());
   CHECK(j.at("ranks_cpp_ms_per_step").is_null());  // no --ranks
+  // The malloc comparison at the best split: C++ once more under glibc's default, no Python (--no-python).
+  CHECK(j.at("allocator") == "dist2");
+  CHECK(j.at("malloc_split") == b);
+  CHECK(j.at("cpp_default_malloc_ms_per_step").get<double>() > 0);
+  CHECK(j.at("python_dist2_malloc_ms_per_step").is_null());
 }
+
+TEST_CASE("dist2's malloc setting: on by default, off under DIST2_MALLOC=default, the user's own knobs win",
+          "[kernels]") {
+  for (const auto& [env, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"", "dist2"}, {"DIST2_MALLOC=default", "default"}, {"MALLOC_TRIM_THRESHOLD_=1000000", "environment"}}) {
+    auto r = dist2::test::run_dist2("bench train --quick --json --no-python --splits 1x1", env);
+    INFO(env << "\n" << r.out);
+    REQUIRE(r.status == 0);
+    const nlohmann::json j = dist2::test::parse_json_output(r.out);
+    CHECK(j.at("allocator") == expected);
+    CHECK(j.at("malloc_split").is_null() == (expected != "dist2"));  // compared only against dist2's setting
+  }
+}
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+TEST_CASE("dist2's malloc setting keeps a step-sized block on the heap, and the heap in the process after free",
+          "[kernels]") {
+  // tests/main.cpp applies the setting as the executable's main() does.
+  REQUIRE(dist2::allocator_setting() == "dist2");
+  const size_t bytes = size_t{8} << 20;  // an activation of the models here; glibc's default would mmap it
+  const auto before = mallinfo2();
+  void* block = std::malloc(bytes);
+  REQUIRE(block != nullptr);
+  std::memset(block, 1, bytes);
+  const auto during = mallinfo2();
+  CHECK(during.hblkhd == before.hblkhd);  // no mmap of its own
+  CHECK(during.arena >= before.arena);
+  std::free(block);
+  const auto after = mallinfo2();
+  CHECK(after.arena == during.arena);  // nothing trimmed: the next step reuses the pages it faulted in
+}
+#endif
 
 TEST_CASE("dist2 bench train --ranks 2 times the data-parallel step", "[kernels][distributed]") {
   if (!dist2::distributed_available()) {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "dist2/util/allocator.h"
 #include "dist2/util/error.h"
 #include "dist2/util/threads.h"
 
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   // A write past the file-size limit (ulimit -f) then fails with EFBIG and is
   // reported like a full disk, instead of killing the process mid-write.
   std::signal(SIGXFSZ, SIG_IGN);
+  dist2::tune_allocator();  // before the first step's allocations (util/allocator.h)
   CLI::App app{"dist2: train discrete autoregressive models with DIST²Loss, and run, store, sweep and report "
                "the experiments that test it."};
   app.require_subcommand(1);

@@ -17,6 +17,7 @@
 #include "dist2/model/gpt.h"
 #include "dist2/train/distributed.h"
 #include "dist2/train/schema.h"
+#include "dist2/util/allocator.h"
 #include "dist2/util/error.h"
 #include "dist2/util/json.h"
 #include "dist2/util/process.h"
@@ -82,8 +83,9 @@ StepTiming run_cpp_child(const std::string& self, const TrainBenchOptions& o, in
 }
 
 // NaN timings when the peer fails (said on stderr): the table shows a dash.
-StepTiming run_python(const PythonPeer& peer, const TrainBenchOptions& o, int64_t vocab, int intra, int blas) {
-  const std::string cmd = fmt::format("{} {} --vocab {} {} --intra-threads {} --blas-threads {} 2>&1",
+StepTiming run_python(const PythonPeer& peer, const TrainBenchOptions& o, int64_t vocab, int intra, int blas,
+                      const std::string& env = "") {
+  const std::string cmd = fmt::format("{}{} {} --vocab {} {} --intra-threads {} --blas-threads {} 2>&1", env,
                                       shell_quote(peer.exe), shell_quote(peer.script), vocab, size_flags(o), intra, blas);
   const Shell r = run_shell(cmd);
   const StepTiming t = step_timing_from_json(r.out);
@@ -125,6 +127,12 @@ std::string num(double x, int digits = 1) { return std::isnan(x) ? "–" : fmt::
 
 }  // namespace
 
+double TrainBenchReport::cpp_default_malloc_ms() const {
+  return median_of(cpp_default_malloc, [](const StepTiming& t) { return t.ms_median; });
+}
+double TrainBenchReport::python_dist2_malloc_ms() const {
+  return median_of(python_dist2_malloc, [](const StepTiming& t) { return t.ms_median; });
+}
 double TrainBenchReport::ranked_ms() const { return median_of(ranked, [](const StepTiming& t) { return t.ms_median; }); }
 double TrainBenchReport::ranked_tokens_per_s() const {
   return median_of(ranked, [](const StepTiming& t) { return t.tokens_per_s; });
@@ -233,6 +241,24 @@ StepTiming measure_cpp_step(const TrainBenchOptions& o_in, int intra, int blas) 
   return t;
 }
 
+namespace {
+// At C++'s best split: C++ under glibc's default malloc and the Python peer
+// under dist2's malloc setting (util/allocator.h), so that the table's two
+// sides can also be compared with the allocator held equal.
+void measure_allocators(TrainBenchReport& r, const PythonPeer& peer, const std::string& self_exe) {
+  const int best = r.best_cpp();
+  if (best < 0 || allocator_setting() != "dist2") return;  // nothing to compare against
+  const SplitResult& s = r.splits[static_cast<size_t>(best)];
+  r.allocator_split = {s.intra, s.blas};
+  for (int rep = 0; rep < r.options.repeat; ++rep) {
+    r.cpp_default_malloc.push_back(run_cpp_child(self_exe, r.options, s.intra, s.blas, "DIST2_MALLOC=default "));
+    if (peer.exe.empty()) continue;
+    const StepTiming p = run_python(peer, r.options, r.vocab, s.intra, s.blas, allocator_env_prefix());
+    if (!std::isnan(p.ms_median)) r.python_dist2_malloc.push_back(p);
+  }
+}
+}  // namespace
+
 TrainBenchReport run_train_bench(const TrainBenchOptions& opt_in, const std::string& self_exe) {
   TrainBenchReport r;
   r.options = resolved(opt_in);
@@ -266,6 +292,7 @@ TrainBenchReport run_train_bench(const TrainBenchOptions& opt_in, const std::str
         fmt::print(stderr, "bench train [{}/{}] intra {} x BLAS {}: C++ {} ms/step{}\n", done, total, s.intra, s.blas,
                  num(c.ms_median), py);
     }
+  measure_allocators(r, peer, self_exe);
   if (o.ranks > 1)
     for (int rep = 0; rep < o.repeat; ++rep) r.ranked.push_back(run_ranked(self_exe, o));
   return r;
@@ -278,7 +305,8 @@ std::string to_table(const TrainBenchReport& r) {
       "{} parameters; batch {} x {} tokens; AdamW, clip 1.0, cross-entropy; median of {} timed steps after {}, "
       "median over {} processes per cell\n",
       o.n_layer, o.d_model, o.n_head, r.vocab, r.params, o.batch, o.context, o.steps, o.warmup, o.repeat);
-  out += fmt::format("machine: {} x {} cores; Python peer: {}\n\n", r.cpu, r.cores, r.python);
+  out += fmt::format("machine: {} x {} cores; Python peer: {}; malloc: C++ {}, Python glibc's default\n\n", r.cpu,
+                     r.cores, r.python, allocator_setting() == "dist2" ? "dist2's setting" : allocator_setting());
   out += "| intra x BLAS threads | C++ ms/step | Python ms/step | C++ tokens/s | Python tokens/s | C++ / Python | C++ peak MiB | Python peak MiB |\n";
   out += "|---|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const SplitResult& s : r.splits)
@@ -297,6 +325,17 @@ std::string to_table(const TrainBenchReport& r) {
                          num(c.cpp_tokens_per_s() / p.python_tokens_per_s(), 2));
     }
     out += "\n";
+  }
+  if (!r.cpp_default_malloc.empty()) {
+    const auto [intra, blas] = r.allocator_split;
+    const SplitResult& b = r.splits[static_cast<size_t>(bc)];
+    out += fmt::format("malloc at intra {} x BLAS {}: C++ {} ms/step with dist2's setting, {} with glibc's default "
+                       "({}x); Python {} ms/step with glibc's default, {} with dist2's setting ({}x); C++ / Python "
+                       "with dist2's setting on both: {}x\n",
+                       intra, blas, num(b.cpp_ms()), num(r.cpp_default_malloc_ms()),
+                       num(r.cpp_default_malloc_ms() / b.cpp_ms(), 2), num(b.python_ms()),
+                       num(r.python_dist2_malloc_ms()), num(b.python_ms() / r.python_dist2_malloc_ms(), 2),
+                       num(r.python_dist2_malloc_ms() / b.cpp_ms(), 2));
   }
   if (!r.ranked.empty())
     out += fmt::format("data-parallel: {} ranks of 1 x 1 threads sharing the {} sequences of a step (C++ only): {} "
@@ -370,6 +409,12 @@ std::string to_json(const TrainBenchReport& r) {
                                                               r.splits[static_cast<size_t>(bp)].blas})
                                                 : json::Json()},
                         {"best_ratio", or_null(ratio)},
+                        {"allocator", allocator_setting()},
+                        {"malloc_split", r.cpp_default_malloc.empty()
+                                             ? json::Json()
+                                             : json::Json({r.allocator_split.first, r.allocator_split.second})},
+                        {"cpp_default_malloc_ms_per_step", or_null(r.cpp_default_malloc_ms())},
+                        {"python_dist2_malloc_ms_per_step", or_null(r.python_dist2_malloc_ms())},
                         {"ranks", o.ranks},
                         {"ranks_cpp_ms_per_step", or_null(r.ranked_ms())},
                         {"ranks_cpp_tokens_per_s", or_null(r.ranked_tokens_per_s())}};

@@ -54,6 +54,13 @@ struct TrainBenchReport {
   std::string cpu;
   std::string python;  // the peer's interpreter and torch, or why it was skipped
   std::vector<SplitResult> splits;
+  // At C++'s best split, when this process runs with dist2's malloc setting
+  // (util/allocator.h): C++ under glibc's default and Python under dist2's
+  // setting, one per repeat (the table's cells are dist2's and glibc's default).
+  std::pair<int, int> allocator_split{0, 0};
+  std::vector<StepTiming> cpp_default_malloc, python_dist2_malloc;
+  double cpp_default_malloc_ms() const;
+  double python_dist2_malloc_ms() const;
   std::vector<StepTiming> ranked;  // the data-parallel step, one per repeat (rank 0's timing)
   double ranked_ms() const;
   double ranked_tokens_per_s() const;

@@ -23,6 +23,7 @@
 #include "dist2/train/schema.h"
 #include "dist2/train/trainer.h"
 #include "dist2/util/csv.h"
+#include "dist2/util/allocator.h"
 #include "dist2/util/error.h"
 #include "dist2/util/files.h"
 #include "dist2/util/signals.h"
@@ -304,6 +305,7 @@ RunOutcome run_experiment(const RunRequest& request) {
     TrainHooks hooks;
     hooks.show_progress = req.progress;
     st.set_tag(run_id, "device", device_label(trainer.device()));
+    st.set_tag(run_id, "allocator", allocator_setting());  // util/allocator.h: the speed of a step depends on it
     bool impl_recorded = false;
     hooks.on_log = [&](int64_t step, const std::map<std::string, double>& v) {
       if (!impl_recorded) impl_recorded = record_loss_impl(st, run_id, trainer);
