@@ -2,7 +2,9 @@
 // with the keys a report reads, numbers that make sense.
 #include <catch2/catch.hpp>
 
-#include <malloc.h>
+#if __has_include(<malloc.h>)
+#include <malloc.h>  // mallinfo2, glibc
+#endif
 
 #include <cctype>
 #include <cstdlib>
