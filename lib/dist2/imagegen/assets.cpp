@@ -101,9 +101,8 @@ bool read_reference(const std::string& dir, Gaussian& g) {
   return true;
 }
 
-Gaussian fit_test_features(const config::Config& cfg, ImageClassifier& classifier) {
-  const auto test = load_split("test", cfg.get_string("task.data_dir"));
-  return fit_gaussian(classify(classifier, test.images).features);
+Gaussian fit_test_features(ImageClassifier& classifier, const torch::Tensor& test_images) {
+  return fit_gaussian(classify(classifier, test_images).features);
 }
 
 bool print_progress(const std::string& what, int64_t step, int64_t steps, double loss) {
@@ -132,7 +131,7 @@ void train_assets(const config::Config& cfg, Assets& a) {
   a.classifier_accuracy = classifier_accuracy(a.classifier, test.images, test.labels);
   a.vq->eval();
   a.classifier->eval();
-  a.test_features = fit_test_features(cfg, a.classifier);
+  a.test_features = fit_test_features(a.classifier, test.images);  // the split train_assets already holds
   make_dirs(a.dir);
   torch::save(a.vq, a.dir + "/vq.pt");
   torch::save(a.classifier, a.dir + "/classifier.pt");
@@ -194,7 +193,7 @@ Assets& load_or_train_assets(const config::Config& cfg) {
       a->classifier->eval();
       a->from_cache = true;
       if (!read_reference(a->dir, a->test_features)) {  // assets cached before the reference was
-        a->test_features = fit_test_features(cfg, a->classifier);
+        a->test_features = fit_test_features(a->classifier, load_split("test", cfg.get_string("task.data_dir")).images);
         save_reference(a->dir, a->test_features);
       }
     } else {
