@@ -11,6 +11,8 @@
 #include "dist2/tasks/regression.h"
 #include "dist2/tasks/text.h"
 #include "dist2/train/schema.h"
+#include "dist2/train/trainer.h"
+#include "dist2/util/splitmix.h"
 
 using namespace dist2;
 
@@ -23,6 +25,20 @@ config::Config regression_config(int64_t seed, int64_t n_train, int64_t n_test) 
   return cfg;
 }
 }  // namespace
+
+TEST_CASE("splitmix64: the reference generator's stream; the pair seed is the trainer's mix_seed", "[tasks]") {
+  // The reference SplitMix64 generator seeded with 0 (Steele, Lea and Flood 2014).
+  uint64_t state = 0;
+  std::vector<uint64_t> stream;
+  for (int i = 0; i < 4; ++i) stream.push_back(splitmix64(state)), state += kSplitMix64Gamma;
+  REQUIRE(stream == std::vector<uint64_t>{0xE220A8397B1DCDAFull, 0x6E789E6AA1B965F4ull, 0x06C45D188009454Full,
+                                          0xF88BB8A8724C81ECull});
+  // mix(a * gamma + b + 0x632BE59BD9B4E019) computed apart, with Python's integers.
+  REQUIRE(splitmix64_pair(0, 0) == 0x6DB6CA64564DAEAAull);
+  REQUIRE(splitmix64_pair(5, 77) == 0x6E5A1674B7AC483Cull);
+  REQUIRE(splitmix64_pair(~0ull, 7000000) == 0x1254AD8E02BD7E9Bull);
+  REQUIRE(mix_seed(1, 1) == 0x41F9D639C82CABA3ull);
+}
 
 TEST_CASE("regression problems follow the paper's distributions", "[tasks]") {
   const int n = 4000;

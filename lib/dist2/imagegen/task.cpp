@@ -11,6 +11,7 @@
 #include "dist2/imagegen/substitution.h"
 #include "dist2/tasks/grounding_scene.h"
 #include "dist2/util/error.h"
+#include "dist2/util/splitmix.h"
 
 namespace dist2 {
 
@@ -54,15 +55,8 @@ using imagegen::Assets;
 constexpr int64_t kClasses = 10;
 const int64_t kGrid = VqVaeOptions{}.grid();  // 28 -> 7
 
-uint64_t splitmix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
 uint64_t stream_seed(const config::Config& cfg, uint64_t stream) {
-  return splitmix(splitmix(static_cast<uint64_t>(cfg.get_int("seed"))) ^ stream);
+  return splitmix64(splitmix64(static_cast<uint64_t>(cfg.get_int("seed"))) ^ stream);
 }
 
 torch::Tensor grids_of(const std::vector<std::vector<int64_t>>& codes) {

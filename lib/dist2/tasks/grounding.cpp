@@ -6,6 +6,7 @@
 
 #include "dist2/tasks/numbers.h"
 #include "dist2/util/error.h"
+#include "dist2/util/splitmix.h"
 
 namespace dist2 {
 
@@ -47,13 +48,6 @@ Example to_example(const grounding::GroundingExample& g, int64_t canvas) {
   e.group = g.group;
   e.images = {g.scene.image};
   return e;
-}
-
-uint64_t mix(uint64_t a, uint64_t b) {
-  uint64_t x = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
 }
 
 }  // namespace
@@ -202,7 +196,7 @@ std::map<std::string, double> GroundingTask::reference_metrics(const config::Con
   const auto seed = static_cast<uint64_t>(cfg.get_int("seed"));
   for (size_t i = 0; i < data.test.size(); ++i) {
     const auto items = grounding::items_of(data.test[i]);
-    std::mt19937_64 rng(mix(seed, 7000000 + i));
+    std::mt19937_64 rng(splitmix64_pair(seed, 7000000 + i));
     random_item.push_back(items[std::uniform_int_distribution<size_t>(0, items.size() - 1)(rng)]);
     size_t big = 0;
     for (size_t k = 1; k < items.size(); ++k)

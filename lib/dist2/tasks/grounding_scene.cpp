@@ -10,18 +10,11 @@
 
 #include "dist2/util/error.h"
 #include "dist2/util/hash.h"
+#include "dist2/util/splitmix.h"
 
 namespace dist2::grounding {
 
 namespace {
-
-// splitmix64 finalizer: decorrelates seeds (as in tasks/regression.cpp).
-uint64_t mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 // A splitmix64 generator with its own integer and real draws: unlike the
 // standard distributions, the same on every standard library, so a seed makes
@@ -30,11 +23,8 @@ class Rng {
  public:
   explicit Rng(uint64_t seed) : state_(seed) {}
   uint64_t next() {
-    state_ += 0x9E3779B97F4A7C15ull;
-    uint64_t z = state_;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    state_ += kSplitMix64Gamma;
+    return splitmix64_mix(state_);
   }
   // Uniform in [lo, hi] (inclusive), unbiased (rejection).
   int64_t uniform(int64_t lo, int64_t hi) {
@@ -172,7 +162,7 @@ void SceneOptions::validate() const {
 }
 
 uint64_t stream_seed(uint64_t seed, uint64_t stream, int64_t index) {
-  return mix(mix(mix(seed) ^ stream) + static_cast<uint64_t>(index));
+  return splitmix64(splitmix64(splitmix64(seed) ^ stream) + static_cast<uint64_t>(index));
 }
 
 Scene make_scene(const FashionMnist& source, const SceneOptions& opt, uint64_t seed) {
@@ -180,7 +170,7 @@ Scene make_scene(const FashionMnist& source, const SceneOptions& opt, uint64_t s
   DIST2_CHECK(source.count > 0, "Fashion-MNIST {} has no items to make scenes of", source.split);
   const int64_t C = opt.canvas;
   for (int64_t redraw = 0; redraw < kMaxSceneRedraws; ++redraw) {
-    Rng rng(mix(seed + static_cast<uint64_t>(redraw) * 0xD1B54A32D192ED03ull));
+    Rng rng(splitmix64(seed + static_cast<uint64_t>(redraw) * 0xD1B54A32D192ED03ull));
     Scene s;
     s.redraws = redraw;
     s.image = Image(1, C, C, opt.background);
@@ -358,7 +348,7 @@ std::optional<Expression> make_expression(const Scene& scene, Family family, uin
     if (!opts.empty()) eligible.push_back(t);
   }
   if (eligible.empty()) return std::nullopt;
-  Rng rng(mix(seed));
+  Rng rng(splitmix64(seed));
   const int t = rng.pick(eligible);
   return rng.pick(options[static_cast<size_t>(t)]);
 }
@@ -431,7 +421,7 @@ const std::vector<std::string>& question_kinds() {
 }
 
 std::optional<Question> make_question(const Scene& scene, const std::string& kind, uint64_t seed) {
-  Rng rng(mix(seed));
+  Rng rng(splitmix64(seed));
   std::vector<std::string> classes(class_names().begin(), class_names().end());
   std::vector<std::string> digits;
   for (int d = 0; d <= 9; ++d) digits.push_back(std::to_string(d));
@@ -523,7 +513,7 @@ QuestionExample make_question_example(const FashionMnist& items, const std::stri
 
 Box random_item_box(const Scene& scene, uint64_t seed) {
   DIST2_CHECK(!scene.items.empty(), "random_item_box: the scene has no items");
-  Rng rng(mix(seed));
+  Rng rng(splitmix64(seed));
   return rng.pick(scene.items).box;
 }
 

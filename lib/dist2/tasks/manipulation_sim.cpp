@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "dist2/util/error.h"
+#include "dist2/util/splitmix.h"
 
 namespace dist2::manipulation {
 
@@ -382,10 +383,7 @@ const std::vector<std::string>& test_groups() {
 }
 
 uint64_t stream_seed(uint64_t seed, uint64_t stream, int64_t index) {
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + stream * 0xD1B54A32D192ED03ull + static_cast<uint64_t>(index) + 1;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
+  return splitmix64_mix(seed * kSplitMix64Gamma + stream * 0xD1B54A32D192ED03ull + static_cast<uint64_t>(index) + 1);
 }
 
 Episode make_episode(const std::string& group, uint64_t seed, int64_t index, const SceneOptions& opt) {

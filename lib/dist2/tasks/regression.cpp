@@ -5,19 +5,12 @@
 
 #include "dist2/tasks/numbers.h"
 #include "dist2/util/error.h"
+#include "dist2/util/splitmix.h"
 
 namespace dist2 {
 
 namespace {
 double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
-
-// splitmix64: decorrelates (seed, index) into independent generator seeds.
-uint64_t mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 // Stream ids: the training and test problems of a seed never overlap, and the
 // first n training problems are the same whatever n_train is (nested subsets,
@@ -28,7 +21,7 @@ constexpr uint64_t kTrainStream = 1, kTestStream = 2;
 std::string format3(double v) { return fmt::format("{:.3f}", v); }
 
 LineProblem line_problem(uint64_t stream_seed, int64_t i) {
-  std::mt19937_64 rng(mix(stream_seed * 0x100000001B3ull + static_cast<uint64_t>(i)));
+  std::mt19937_64 rng(splitmix64(stream_seed * 0x100000001B3ull + static_cast<uint64_t>(i)));
   std::uniform_real_distribution<double> slope(0.1, 1.0), intercept(0.0, 0.5), x(0.0, 1.0);
   LineProblem p;
   p.slope = slope(rng);

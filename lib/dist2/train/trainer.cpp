@@ -12,15 +12,11 @@
 #include "dist2/util/error.h"
 #include "dist2/util/files.h"
 #include "dist2/util/progress.h"
+#include "dist2/util/splitmix.h"
 
 namespace dist2 {
 
-uint64_t mix_seed(uint64_t a, uint64_t b) {
-  uint64_t x = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+uint64_t mix_seed(uint64_t a, uint64_t b) { return splitmix64_pair(a, b); }
 
 GptOptions gpt_options(const config::Config& cfg, int64_t vocab_size) {
   GptOptions o;
