@@ -360,6 +360,17 @@ TEST_CASE("imagegen smoke sweep of Table 4 through the executable, its tables an
   INFO(sweep.out);
   REQUIRE(sweep.status == 0);
   REQUIRE(sweep.out.find("4 trials: 0 finished before, 4 ran (4 finished") != std::string::npos);
+  // The shared tokenizer and classifier are trained by the sweep itself, with
+  // the workers' cores, before any worker starts: no worker's log trains them.
+  REQUIRE(sweep.out.find(": trained, in " + store + "/assets/imagegen-") != std::string::npos);
+  REQUIRE(sweep.out.find("VQ test reconstruction MSE") != std::string::npos);
+  int worker_logs = 0;
+  for (const auto& f : std::filesystem::directory_iterator(store + "/logs")) {
+    INFO(f.path().string());
+    REQUIRE(read_file(f.path().string()).find("VQ test reconstruction MSE") == std::string::npos);
+    ++worker_logs;
+  }
+  REQUIRE(worker_logs >= 4);
   for (const std::string size : {"small", "large"}) {
     auto t4 = dist2::test::run_dist2("report table4_" + size + " --profile smoke --store " + store);
     INFO(t4.out);

@@ -13,7 +13,7 @@ namespace dist2::cli {
 
 void setup_prepare(CLI::App& app) {
   auto args = std::make_shared<ExperimentArgs>();
-  auto* cmd = app.add_subcommand("prepare", "Generate or read the data splits of an experiment's trials, and pretrain their backbones, cached by config hash");
+  auto* cmd = app.add_subcommand("prepare", "Generate or read the data splits of an experiment's trials, and train the models they share (backbones, image tokenizer and classifier), cached by config hash");
   add_experiment_args(cmd, *args);
   cmd->callback([args] {
     SweepRequest req;
@@ -21,11 +21,10 @@ void setup_prepare(CLI::App& app) {
     req.overrides = args->overrides;
     req.profile = args->profile;
     req.store_dir = store_dir(args->store);
-    set_asset_dir(req.store_dir + "/assets");
     const auto trials = expand_trials(req);
     std::vector<config::Config> configs;
     for (const auto& t : trials) configs.push_back(t.config);
-    prepare_backbones(configs, req.store_dir);
+    prepare_shared_models(configs, req.store_dir);
     std::set<std::string> seen;
     for (const auto& t : trials) {
       const std::string id = dataset_id(t.config);

@@ -182,6 +182,14 @@ EncodedExample ImageGenTask::encode(const Example& e, const Tokenizer& tok) cons
   return out;
 }
 
+std::string ImageGenTask::prepare_shared(const config::Config& cfg) const {
+  const Assets& a = imagegen::load_or_train_assets(cfg);
+  if (!a.from_cache) return fmt::format("imagegen assets {}: trained, in {}", a.id, a.dir);
+  return fmt::format("imagegen assets {}: cached (VQ test reconstruction MSE {:.5f}, codebook usage {:.3f}; "
+                     "classifier test accuracy {:.4f})",
+                     a.id, a.vq_test.reconstruction_mse, a.vq_test.codebook_usage, a.classifier_accuracy);
+}
+
 EncodedExample ImageGenTask::encode_for_training(const Example& e, const Tokenizer& tok, uint64_t draw) const {
   EncodedExample out = encode(e, tok);
   DIST2_CHECK(out.completion_begin == 2, "an image example's prompt is one class token, not '{}'", e.prompt);

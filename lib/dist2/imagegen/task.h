@@ -44,6 +44,8 @@ class ImageGenTask : public Task {
   EncodedExample encode(const Example& e, const Tokenizer& tok) const override;
   // encode(), its class token replaced by the null class with probability values[1] (task.class_dropout).
   EncodedExample encode_for_training(const Example& e, const Tokenizer& tok, uint64_t draw) const override;
+  // The VQ tokenizer and the evaluation classifier (imagegen/assets.h).
+  std::string prepare_shared(const config::Config& cfg) const override;
 };
 
 namespace imagegen {

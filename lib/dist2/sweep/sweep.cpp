@@ -23,6 +23,7 @@
 #include "dist2/util/files.h"
 #include "dist2/util/progress.h"
 #include "dist2/util/signals.h"
+#include "dist2/util/threads.h"
 #include "dist2/util/process.h"
 
 namespace dist2 {
@@ -200,12 +201,17 @@ TrialPlan plan_trials(store::Store& st, const std::vector<Trial>& trials, const 
 
 // ---- local: worker processes on this machine ----
 
+// Threads per local worker: --worker-threads, else the cores shared among -j workers.
+int local_worker_threads(const SweepRequest& req) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return req.threads > 0 ? req.threads : std::max(1, cores / req.jobs);
+}
+
 SweepSummary launch_local(const SweepRequest& req, const std::vector<Trial>& trials, TrialPlan plan,
                           store::Store& st, SweepSummary sum) {
   auto& todo = plan.todo;
   auto& waiting = plan.waiting;
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = req.threads > 0 ? req.threads : std::max(1, cores / req.jobs);
+  const int threads = local_worker_threads(req);
   const std::string log_dir = req.store_dir + "/logs";
   make_dirs(log_dir);
   install_stop_handlers();
@@ -534,13 +540,15 @@ SweepSummary run_sweep(const SweepRequest& req) {
   // the first trials would all wait on one backbone's lock.
   std::vector<config::Config> to_run;
   for (size_t i : plan.todo) to_run.push_back(trials[i].config);
-  if (req.prepare_only) {
-    prepare_backbones(to_run, req.store_dir);
+  if (req.prepare_only) {  // a Slurm backbone job: its --threads are the job's cores
+    prepare_shared_models(to_run, req.store_dir);
     return sum;
   }
   if (req.launcher == "slurm") return launch_slurm(req, exp, trials, std::move(plan), st, sum);
   if (plan.todo.empty() && plan.waiting.empty()) return sum;
-  prepare_backbones(to_run, req.store_dir);
+  // The cores the workers will share, while no worker runs yet.
+  if (threads_requested() > 0) set_threads(std::max(threads_requested(), req.jobs * local_worker_threads(req)));
+  prepare_shared_models(to_run, req.store_dir);
   return launch_local(req, trials, std::move(plan), st, sum);
 }
 

@@ -194,6 +194,14 @@ class Task {
     return {};
   }
 
+  // Models that every run of the task shares, trained once and cached under
+  // asset_dir() (the image task's VQ tokenizer and evaluation classifier).
+  // `prepare` and a sweep call this before any run starts, with all the cores
+  // the sweep will use; otherwise the first run would train them on its one
+  // thread while the others wait. Returns a line saying what it did ("" = the
+  // task has none).
+  virtual std::string prepare_shared(const config::Config& cfg) const { return ""; }
+
   // Backbone pretraining (backbone.pretrain_steps > 0): plain documents to model,
   // and knowledge questions to measure what the backbone keeps (Table 7). Tasks
   // without a pretraining corpus return none, and such configs are refused.

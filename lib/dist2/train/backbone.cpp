@@ -121,4 +121,15 @@ void prepare_backbones(const std::vector<config::Config>& configs, const std::st
   std::fflush(stdout);
 }
 
+void prepare_shared_models(const std::vector<config::Config>& configs, const std::string& store_dir) {
+  set_asset_dir(store_dir + "/assets");
+  std::set<std::string> said;
+  for (const auto& cfg : configs) {
+    const std::string line = make_task(cfg.get_string("task.name"))->prepare_shared(cfg);
+    if (!line.empty() && said.insert(line).second) fmt::print("{}\n", line);
+  }
+  std::fflush(stdout);
+  prepare_backbones(configs, store_dir);
+}
+
 }  // namespace dist2

@@ -30,4 +30,9 @@ Backbone load_or_pretrain_backbone(const config::Config& cfg, const Task& task, 
 // accuracy x)"); for `prepare`, and for a sweep before its workers start.
 void prepare_backbones(const std::vector<config::Config>& configs, const std::string& store_dir);
 
+// Everything the configs' runs share and would otherwise train in their first
+// run: each task's shared models (Task::prepare_shared, cached under
+// <store_dir>/assets), then the backbones; a line per model trained or found.
+void prepare_shared_models(const std::vector<config::Config>& configs, const std::string& store_dir);
+
 }  // namespace dist2
