@@ -13,6 +13,7 @@
 #include "dist2/util/files.h"
 #include "dist2/util/hash.h"
 #include "dist2/util/json.h"
+#include "dist2/util/progress.h"
 
 namespace dist2::imagegen {
 
@@ -105,11 +106,6 @@ Gaussian fit_test_features(ImageClassifier& classifier, const torch::Tensor& tes
   return fit_gaussian(classify(classifier, test_images).features);
 }
 
-bool print_progress(const std::string& what, int64_t step, int64_t steps, double loss) {
-  fmt::print("imagegen assets: {} step {}/{} loss {:.4f}\n", what, step, steps, loss);
-  std::fflush(stdout);
-  return true;
-}
 
 void train_assets(const config::Config& cfg, Assets& a) {
   const auto seed = static_cast<uint64_t>(cfg.get_int("task.asset_seed"));
@@ -121,13 +117,22 @@ void train_assets(const config::Config& cfg, Assets& a) {
   VqTrainOptions vt;
   vt.steps = cfg.get_int("task.vq_steps");
   vt.seed = seed;
-  train_vqvae(a.vq, train.images, vt, [&](int64_t s, double l) { return print_progress("VQ tokenizer", s, vt.steps, l); });
+  Progress vq_progress("imagegen assets: VQ tokenizer steps", vt.steps);
+  train_vqvae(a.vq, train.images, vt, [&](int64_t s, double l) {
+    vq_progress.update(s, fmt::format("loss {:.4f}", l));
+    return true;
+  });
+  vq_progress.finish();
   a.vq_test = evaluate_vqvae(a.vq, test.images);
   ClassifierTrainOptions ct;
   ct.steps = cfg.get_int("task.clf_steps");
   ct.seed = seed;
-  train_classifier(a.classifier, train.images, train.labels, ct,
-                   [&](int64_t s, double l) { return print_progress("classifier", s, ct.steps, l); });
+  Progress clf_progress("imagegen assets: classifier steps", ct.steps);
+  train_classifier(a.classifier, train.images, train.labels, ct, [&](int64_t s, double l) {
+    clf_progress.update(s, fmt::format("loss {:.4f}", l));
+    return true;
+  });
+  clf_progress.finish();
   a.classifier_accuracy = classifier_accuracy(a.classifier, test.images, test.labels);
   a.vq->eval();
   a.classifier->eval();
