@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <cmath>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -17,6 +18,7 @@
 
 #include "dist2/train/distributed.h"
 #include "dist2/util/allocator.h"
+#include "dist2/util/blas_kernels.h"
 #include "dist2/util/threads.h"
 #include "tests/support.h"
 
@@ -86,6 +88,50 @@ TEST_CASE("dist2's malloc setting: on by default, off under DIST2_MALLOC=default
     CHECK(j.at("allocator") == expected);
     CHECK(j.at("malloc_split").is_null() == (expected != "dist2"));  // compared only against dist2's setting
   }
+}
+
+TEST_CASE("BLAS kernels: a core OpenBLAS fell back to is raised to what the CPU's instructions allow", "[kernels]") {
+  const std::set<std::string> avx512{"avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"};
+  const std::set<std::string> avx2{"avx2", "fma"};
+  CHECK(dist2::better_blas_core("Prescott", avx512) == "SkylakeX");
+  CHECK(dist2::better_blas_core("Prescott", avx2) == "Haswell");
+  CHECK(dist2::better_blas_core("Sandybridge", avx2) == "Haswell");
+  CHECK(dist2::better_blas_core("Haswell", avx512) == "SkylakeX");
+  CHECK(dist2::better_blas_core("Prescott", {"avx2"}).empty());  // AVX2 without FMA
+  CHECK(dist2::better_blas_core("Haswell", {"avx2", "fma", "avx512f"}).empty());  // AVX-512 in part
+  CHECK(dist2::better_blas_core("Prescott", {}).empty());
+  for (const char* own : {"SkylakeX", "Cooperlake", "SapphireRapids"}) CHECK(dist2::better_blas_core(own, avx512).empty());
+  CHECK(dist2::better_blas_core("Zen", avx2).empty());
+  CHECK(dist2::better_blas_core("", avx512).empty());  // not OpenBLAS
+}
+
+TEST_CASE("BLAS kernels: the executable starts again with the better core, unless told not to", "[kernels]") {
+  // OpenBLAS prints "Core: <name>" as it loads under OPENBLAS_VERBOSE=2. This
+  // suite runs with OPENBLAS_CORETYPE set (tests/main.cpp), so it is removed.
+  const auto cores_printed = [](const std::string& env) {
+    auto r = dist2::test::run_dist2("--version", "env -u OPENBLAS_CORETYPE OPENBLAS_VERBOSE=2 " + env);
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+    std::vector<std::string> cores;
+    for (size_t at = r.out.find("Core: "); at != std::string::npos; at = r.out.find("Core: ", at + 1))
+      cores.push_back(r.out.substr(at + 6, r.out.find('\n', at) - at - 6));
+    return cores;
+  };
+  const auto plain = cores_printed("");
+  if (plain.empty()) {
+    WARN("skipped: the BLAS here is not OpenBLAS");
+    return;
+  }
+  const std::string better = dist2::better_blas_core(plain.front(), dist2::cpu_vector_flags());
+  INFO("OpenBLAS chose " << plain.front() << "; better: " << better);
+  if (better.empty()) {
+    CHECK(plain.size() == 1);
+  } else {
+    REQUIRE(plain.size() == 2);
+    CHECK(plain.back() == better);
+  }
+  CHECK(cores_printed("DIST2_BLAS_CORE=default") == std::vector<std::string>{plain.front()});
+  CHECK(cores_printed("OPENBLAS_CORETYPE=Sandybridge") == std::vector<std::string>{"Sandybridge"});
 }
 
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)

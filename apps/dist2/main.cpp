@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "dist2/util/allocator.h"
+#include "dist2/util/blas_kernels.h"
 #include "dist2/util/error.h"
 #include "dist2/util/threads.h"
 
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   // A write past the file-size limit (ulimit -f) then fails with EFBIG and is
   // reported like a full disk, instead of killing the process mid-write.
   std::signal(SIGXFSZ, SIG_IGN);
+  dist2::select_blas_kernels(argv);  // may start this process again with OPENBLAS_CORETYPE set (util/blas_kernels.h)
   dist2::tune_allocator();  // before the first step's allocations (util/allocator.h)
   CLI::App app{"dist2: train discrete autoregressive models with DIST²Loss, and run, store, sweep and report "
                "the experiments that test it."};

@@ -24,6 +24,7 @@
 #include "dist2/train/trainer.h"
 #include "dist2/util/csv.h"
 #include "dist2/util/allocator.h"
+#include "dist2/util/blas_kernels.h"
 #include "dist2/util/error.h"
 #include "dist2/util/files.h"
 #include "dist2/util/signals.h"
@@ -306,6 +307,7 @@ RunOutcome run_experiment(const RunRequest& request) {
     hooks.show_progress = req.progress;
     st.set_tag(run_id, "device", device_label(trainer.device()));
     st.set_tag(run_id, "allocator", allocator_setting());  // util/allocator.h: the speed of a step depends on it
+    if (const std::string core = blas_core(); !core.empty()) st.set_tag(run_id, "blas_core", core);  // and on this
     bool impl_recorded = false;
     hooks.on_log = [&](int64_t step, const std::map<std::string, double>& v) {
       if (!impl_recorded) impl_recorded = record_loss_impl(st, run_id, trainer);
