@@ -75,6 +75,13 @@ TEST_CASE("dist2 bench train --quick --json: every split measured, best split an
   CHECK(j.at("malloc_split") == b);
   CHECK(j.at("cpp_default_malloc_ms_per_step").get<double>() > 0);
   CHECK(j.at("python_dist2_malloc_ms_per_step").is_null());
+  // The BLAS comparison: measured exactly when dist2 raised OpenBLAS's core
+  // (this suite passes its own choice on to the executable, tests/main.cpp).
+  const std::string core = dist2::blas_core(), own = dist2::blas_core_raised_from();
+  CHECK(j.at("blas_core") == core);
+  CHECK(j.at("blas_core_openblas") == (own.empty() ? core : own));
+  if (own.empty()) CHECK(j.at("cpp_openblas_core_ms_per_step").is_null());
+  else CHECK(j.at("cpp_openblas_core_ms_per_step").get<double>() > 0);
 }
 
 TEST_CASE("dist2's malloc setting: on by default, off under DIST2_MALLOC=default, the user's own knobs win",

@@ -18,6 +18,7 @@
 #include "dist2/train/distributed.h"
 #include "dist2/train/schema.h"
 #include "dist2/util/allocator.h"
+#include "dist2/util/blas_kernels.h"
 #include "dist2/util/error.h"
 #include "dist2/util/json.h"
 #include "dist2/util/process.h"
@@ -132,6 +133,9 @@ double TrainBenchReport::cpp_default_malloc_ms() const {
 }
 double TrainBenchReport::python_dist2_malloc_ms() const {
   return median_of(python_dist2_malloc, [](const StepTiming& t) { return t.ms_median; });
+}
+double TrainBenchReport::cpp_openblas_core_ms() const {
+  return median_of(cpp_openblas_core, [](const StepTiming& t) { return t.ms_median; });
 }
 double TrainBenchReport::ranked_ms() const { return median_of(ranked, [](const StepTiming& t) { return t.ms_median; }); }
 double TrainBenchReport::ranked_tokens_per_s() const {
@@ -257,6 +261,16 @@ void measure_allocators(TrainBenchReport& r, const PythonPeer& peer, const std::
     if (!std::isnan(p.ms_median)) r.python_dist2_malloc.push_back(p);
   }
 }
+
+// At C++'s best split: C++ on the kernels OpenBLAS chose itself, when dist2
+// asked it for better ones (util/blas_kernels.h).
+void measure_blas_cores(TrainBenchReport& r, const std::string& self_exe) {
+  const int best = r.best_cpp();
+  if (best < 0 || r.blas_raised_from.empty()) return;
+  const SplitResult& s = r.splits[static_cast<size_t>(best)];
+  for (int rep = 0; rep < r.options.repeat; ++rep)
+    r.cpp_openblas_core.push_back(run_cpp_child(self_exe, r.options, s.intra, s.blas, openblas_own_core_env_prefix()));
+}
 }  // namespace
 
 TrainBenchReport run_train_bench(const TrainBenchOptions& opt_in, const std::string& self_exe) {
@@ -266,6 +280,8 @@ TrainBenchReport run_train_bench(const TrainBenchOptions& opt_in, const std::str
   r.vocab = regression_vocab();
   r.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   r.cpu = cpu_model();
+  r.blas_core = blas_core();
+  r.blas_raised_from = blas_core_raised_from();
   const PythonPeer peer = o.python ? find_python_peer("train_step.py") : PythonPeer{{}, {}, "skipped (--no-python)"};
   r.python = peer.version;
   for (const auto& [intra, blas] : splits_of(o, r.cores)) {
@@ -293,6 +309,7 @@ TrainBenchReport run_train_bench(const TrainBenchOptions& opt_in, const std::str
                  num(c.ms_median), py);
     }
   measure_allocators(r, peer, self_exe);
+  measure_blas_cores(r, self_exe);
   if (o.ranks > 1)
     for (int rep = 0; rep < o.repeat; ++rep) r.ranked.push_back(run_ranked(self_exe, o));
   return r;
@@ -336,6 +353,13 @@ std::string to_table(const TrainBenchReport& r) {
                        num(r.cpp_default_malloc_ms() / b.cpp_ms(), 2), num(b.python_ms()),
                        num(r.python_dist2_malloc_ms()), num(b.python_ms() / r.python_dist2_malloc_ms(), 2),
                        num(r.python_dist2_malloc_ms() / b.cpp_ms(), 2));
+  }
+  if (!r.cpp_openblas_core.empty()) {
+    const SplitResult& b = r.splits[static_cast<size_t>(bc)];
+    out += fmt::format("BLAS kernels at intra {} x BLAS {}: C++ {} ms/step on {} (dist2's choice), {} on {} "
+                       "(OpenBLAS's own; {}x)\n",
+                       b.intra, b.blas, num(b.cpp_ms()), r.blas_core, num(r.cpp_openblas_core_ms()),
+                       r.blas_raised_from, num(r.cpp_openblas_core_ms() / b.cpp_ms(), 2));
   }
   if (!r.ranked.empty())
     out += fmt::format("data-parallel: {} ranks of 1 x 1 threads sharing the {} sequences of a step (C++ only): {} "
@@ -415,6 +439,9 @@ std::string to_json(const TrainBenchReport& r) {
                                              : json::Json({r.allocator_split.first, r.allocator_split.second})},
                         {"cpp_default_malloc_ms_per_step", or_null(r.cpp_default_malloc_ms())},
                         {"python_dist2_malloc_ms_per_step", or_null(r.python_dist2_malloc_ms())},
+                        {"blas_core", r.blas_core},
+                        {"blas_core_openblas", r.blas_raised_from.empty() ? r.blas_core : r.blas_raised_from},
+                        {"cpp_openblas_core_ms_per_step", or_null(r.cpp_openblas_core_ms())},
                         {"ranks", o.ranks},
                         {"ranks_cpp_ms_per_step", or_null(r.ranked_ms())},
                         {"ranks_cpp_tokens_per_s", or_null(r.ranked_tokens_per_s())}};

@@ -61,6 +61,11 @@ struct TrainBenchReport {
   std::vector<StepTiming> cpp_default_malloc, python_dist2_malloc;
   double cpp_default_malloc_ms() const;
   double python_dist2_malloc_ms() const;
+  // At C++'s best split, when dist2 raised OpenBLAS's kernels (util/blas_kernels.h):
+  // C++ on the core OpenBLAS chose itself, one per repeat.
+  std::string blas_core, blas_raised_from;  // the core the measurements ran on; OpenBLAS's own ("" = the same)
+  std::vector<StepTiming> cpp_openblas_core;
+  double cpp_openblas_core_ms() const;
   std::vector<StepTiming> ranked;  // the data-parallel step, one per repeat (rank 0's timing)
   double ranked_ms() const;
   double ranked_tokens_per_s() const;

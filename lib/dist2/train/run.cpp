@@ -308,6 +308,7 @@ RunOutcome run_experiment(const RunRequest& request) {
     st.set_tag(run_id, "device", device_label(trainer.device()));
     st.set_tag(run_id, "allocator", allocator_setting());  // util/allocator.h: the speed of a step depends on it
     if (const std::string core = blas_core(); !core.empty()) st.set_tag(run_id, "blas_core", core);  // and on this
+    if (const std::string own = blas_core_raised_from(); !own.empty()) st.set_tag(run_id, "blas_core_openblas", own);
     bool impl_recorded = false;
     hooks.on_log = [&](int64_t step, const std::map<std::string, double>& v) {
       if (!impl_recorded) impl_recorded = record_loss_impl(st, run_id, trainer);

@@ -64,11 +64,22 @@ std::set<std::string> cpu_vector_flags() {
 void select_blas_kernels(char** argv) {
   if (in_environment("OPENBLAS_CORETYPE")) return;  // the user's choice, or this process's second start
   if (const char* v = std::getenv("DIST2_BLAS_CORE"); v != nullptr && std::string_view(v) == "default") return;
-  const std::string core = better_blas_core(blas_core(), cpu_vector_flags());
+  const std::string chosen = blas_core(), core = better_blas_core(chosen, cpu_vector_flags());
   if (core.empty()) return;
   setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+  setenv("DIST2_BLAS_CORE_RAISED_FROM", chosen.c_str(), 1);
   execv("/proc/self/exe", argv);  // returns only on failure: carry on with OpenBLAS's choice
   unsetenv("OPENBLAS_CORETYPE");
+  unsetenv("DIST2_BLAS_CORE_RAISED_FROM");
+}
+
+std::string blas_core_raised_from() {
+  const char* v = std::getenv("DIST2_BLAS_CORE_RAISED_FROM");
+  return v != nullptr && in_environment("OPENBLAS_CORETYPE") ? v : "";
+}
+
+std::string openblas_own_core_env_prefix() {
+  return "env -u OPENBLAS_CORETYPE -u DIST2_BLAS_CORE_RAISED_FROM DIST2_BLAS_CORE=default ";
 }
 
 }  // namespace dist2

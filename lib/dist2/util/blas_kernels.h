@@ -34,6 +34,15 @@ std::set<std::string> cpu_vector_flags();
 // OPENBLAS_CORETYPE set when better_blas_core() names a core, unless the user
 // set OPENBLAS_CORETYPE or DIST2_BLAS_CORE=default. Returns when it does not
 // (or when the exec fails: OpenBLAS's own choice is still correct, only slower).
+// The core OpenBLAS chose is passed on in DIST2_BLAS_CORE_RAISED_FROM.
 void select_blas_kernels(char** argv);
+
+// The core OpenBLAS chose itself when dist2 (in this process or a parent) asked
+// for a better one, else "".
+std::string blas_core_raised_from();
+
+// The environment prefix ("env -u ... ") that runs a child on OpenBLAS's own
+// choice: what `dist2 bench train` compares against.
+std::string openblas_own_core_env_prefix();
 
 }  // namespace dist2
