@@ -198,11 +198,11 @@ struct FakeSlurm {
   std::string env() { return fmt::format("PATH={}:$PATH DIST2_SLURM_POLL_S=0.05", bin); }
 };
 
-// The job array's script the sweep wrote (DIR/slurm/*.sh, not the backbone job's).
+// The job array's script the sweep wrote (DIR/slurm/*.sh, not the prepare job's).
 std::string array_script(const std::string& store) {
   for (const auto& e : std::filesystem::directory_iterator(store + "/slurm")) {
     const std::string name = e.path().filename().string();
-    if (e.path().extension() == ".sh" && name.find("backbones") == std::string::npos) return e.path().string();
+    if (e.path().extension() == ".sh" && name.find("prepare") == std::string::npos) return e.path().string();
   }
   return "";
 }
@@ -211,7 +211,7 @@ const std::string kRewardExperiment = std::string(DIST2_SOURCE_DIR) + "/experime
 
 }  // namespace
 
-TEST_CASE("slurm: a backbone job first, the array after it; a failed backbone job cancels the array", "[slurm]") {
+TEST_CASE("slurm: a prepare job first, the array after it; a failed prepare job cancels the array", "[slurm]") {
   FakeSlurm fake;
   const std::string store = fake.dir.path + "/store";
   fake.queue("102_0|PD|DependencyNeverSatisfied\n102_1|PD|DependencyNeverSatisfied\n");
@@ -222,8 +222,8 @@ TEST_CASE("slurm: a backbone job first, the array after it; a failed backbone jo
   INFO(r.out);
   REQUIRE(r.status == 1);
   REQUIRE_THAT(r.out, Contains("submitted job array 102"));
-  REQUIRE_THAT(r.out, Contains("after backbone job 101"));
-  REQUIRE_THAT(r.out, Contains("backbone job 101 failed"));
+  REQUIRE_THAT(r.out, Contains("after prepare job 101"));
+  REQUIRE_THAT(r.out, Contains("prepare job 101 failed"));
   REQUIRE_THAT(r.out, Contains("cancelled job array 102"));
   REQUIRE_THAT(fake.log("scancel"), Contains("102"));
   const std::string sbatch = fake.log("sbatch");
@@ -236,6 +236,24 @@ TEST_CASE("slurm: a backbone job first, the array after it; a failed backbone jo
   REQUIRE_THAT(script, Contains("'--threads' '2' 'train'"));
   REQUIRE_THAT(script, Contains("'--shard' '" + shard_dir_for(store, "")));
   REQUIRE(store::Store(store).list_runs().empty());
+}
+
+TEST_CASE("slurm: the image task's tokenizer and classifier get a prepare job of their own", "[slurm]") {
+  FakeSlurm fake;
+  const std::string store = fake.dir.path + "/store";
+  const std::string exp = std::string(DIST2_SOURCE_DIR) + "/experiments/table4_imagegen.yaml";
+  const auto r = test::run_dist2(
+      fmt::format("sweep {} --profile smoke --store {} --launcher slurm --cpus-per-task 2", exp, store), fake.env());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  REQUIRE_THAT(r.out, Contains("submitted job array 102"));
+  REQUIRE_THAT(r.out, Contains("after prepare job 101"));
+  REQUIRE_THAT(fake.log("sbatch"), Contains("--dependency afterok:101"));
+  std::string prepare;
+  for (const auto& e : std::filesystem::directory_iterator(store + "/slurm"))
+    if (e.path().filename().string().find("-prepare.sh") != std::string::npos) prepare = slurp(e.path().string());
+  REQUIRE_THAT(prepare, Contains("'--prepare-only'"));
+  REQUIRE_THAT(prepare, Contains("'--threads' '2'"));
 }
 
 TEST_CASE("slurm: trials still queued in an earlier sweep's array are not submitted again", "[slurm]") {

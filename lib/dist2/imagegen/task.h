@@ -46,6 +46,7 @@ class ImageGenTask : public Task {
   EncodedExample encode_for_training(const Example& e, const Tokenizer& tok, uint64_t draw) const override;
   // The VQ tokenizer and the evaluation classifier (imagegen/assets.h).
   std::string prepare_shared(const config::Config& cfg) const override;
+  bool has_shared_models(const config::Config&) const override { return true; }
 };
 
 namespace imagegen {

@@ -45,7 +45,7 @@ std::string submit(const std::string& script, const JobOptions& opt) {
   if (!opt.partition.empty()) args.insert(args.end(), {"--partition", opt.partition});
   if (!opt.time.empty()) args.insert(args.end(), {"--time", opt.time});
   if (!opt.array.empty()) args.insert(args.end(), {"--array", opt.array});
-  // Slurm cancels the array itself when the backbone job fails; the sweep also
+  // Slurm cancels the array itself when the prepare job fails; the sweep also
   // watches for DependencyNeverSatisfied, for clusters that ignore the flag.
   if (!opt.after_ok.empty()) args.insert(args.end(), {"--dependency", "afterok:" + opt.after_ok, "--kill-on-invalid-dep=yes"});
   args.push_back(script);

@@ -332,12 +332,13 @@ std::string write_array_script(const SweepRequest& req, const std::vector<Trial>
   return path;
 }
 
-std::string write_backbone_script(const SweepRequest& req, int threads, const std::string& name) {
+std::string write_prepare_script(const SweepRequest& req, int threads, const std::string& name) {
   std::vector<std::string> args{req.executable, "--threads", std::to_string(threads), "sweep", req.experiment_path,
                                 "--profile", req.profile, "--store", req.store_dir, "--prepare-only"};
   args.insert(args.end(), req.overrides.begin(), req.overrides.end());
   const std::string path = slurm_dir(req) + "/" + name + ".sh";
-  write_file_atomic(path, "#!/bin/sh\n# Pretrains the backbones the sweep's trials need, before its job array.\nexec " +
+  write_file_atomic(path, "#!/bin/sh\n# Trains the models the sweep's trials share (backbones, a task's shared\n"
+                          "# models) before its job array.\nexec " +
                               shell_command(args) + "\n");
   return path;
 }
@@ -410,18 +411,18 @@ SweepSummary launch_slurm(const SweepRequest& req, const config::Experiment& exp
 
   slurm::JobOptions opt;
   opt.partition = req.slurm.partition, opt.time = req.slurm.time, opt.cpus_per_task = req.slurm.cpus_per_task;
-  std::string backbone_job;
-  bool any_backbone = false;
-  for (size_t i : list) any_backbone |= uses_backbone(trials[i].config);
-  if (any_backbone) {
-    opt.job_name = "dist2-backbones-" + exp.name();
+  std::string prepare_job;
+  bool any_shared = false;
+  for (size_t i : list) any_shared |= uses_shared_models(trials[i].config);
+  if (any_shared) {
+    opt.job_name = "dist2-prepare-" + exp.name();
     opt.output = log_dir + "/slurm-%j.log";
-    backbone_job = slurm::submit(write_backbone_script(req, threads, stamp + "-backbones"), opt);
+    prepare_job = slurm::submit(write_prepare_script(req, threads, stamp + "-prepare"), opt);
   }
   opt.job_name = "dist2-" + exp.name();
   opt.output = log_dir + "/slurm-%A_%a.log";
   opt.array = fmt::format("0-{}", list.size() - 1) + (req.jobs_given ? fmt::format("%{}", req.jobs) : "");
-  opt.after_ok = backbone_job;
+  opt.after_ok = prepare_job;
   const std::string job = slurm::submit(write_array_script(req, trials, list, threads, stamp), opt);
   std::string record;
   for (size_t k = 0; k < list.size(); ++k) record += fmt::format("{}\t{}\n", k, trials[list[k]].hash);
@@ -429,7 +430,7 @@ SweepSummary launch_slurm(const SweepRequest& req, const config::Experiment& exp
   sum.submitted = static_cast<int>(list.size());
   sum.slurm_job = job;
   fmt::print("submitted job array {} ({} trials{}); logs {}/slurm-{}_*.log\n", job, list.size(),
-             backbone_job.empty() ? "" : fmt::format(", after backbone job {}", backbone_job), log_dir, job);
+             prepare_job.empty() ? "" : fmt::format(", after prepare job {}", prepare_job), log_dir, job);
   std::fflush(stdout);
   if (!req.slurm.wait) {
     for (size_t i : list) st.release_trial(trials[i].hash);  // the record above now marks them queued
@@ -448,7 +449,7 @@ SweepSummary launch_slurm(const SweepRequest& req, const config::Experiment& exp
     if (stop_requested() && !cancelled) {
       // The tasks get SIGTERM: running ones checkpoint and record 'interrupted'.
       slurm::cancel({job});
-      if (!backbone_job.empty()) slurm::cancel({backbone_job});
+      if (!prepare_job.empty()) slurm::cancel({prepare_job});
       fmt::print("cancelled job array {}; the next sweep resumes what was cut short\n", job);
       cancelled = true;
     }
@@ -469,11 +470,11 @@ SweepSummary launch_slurm(const SweepRequest& req, const config::Experiment& exp
       for (size_t k : q.tasks()) in_queue.insert(k);
     }
     if (never) {
-      // The backbone job failed; a cluster that ignores --kill-on-invalid-dep
+      // The prepare job failed; a cluster that ignores --kill-on-invalid-dep
       // would keep the array pending forever.
       slurm::cancel({job});
-      fmt::print("backbone job {} failed (log {}/slurm-{}.log): cancelled job array {}\n", backbone_job, log_dir,
-                 backbone_job, job);
+      fmt::print("prepare job {} failed (log {}/slurm-{}.log): cancelled job array {}\n", prepare_job, log_dir,
+                 prepare_job, job);
       sum.failed += static_cast<int>(pending.size());
       sum.ran = static_cast<int>(list.size());
       for (size_t i : list) st.release_trial(trials[i].hash);
@@ -540,14 +541,16 @@ SweepSummary run_sweep(const SweepRequest& req) {
   // the first trials would all wait on one backbone's lock.
   std::vector<config::Config> to_run;
   for (size_t i : plan.todo) to_run.push_back(trials[i].config);
-  if (req.prepare_only) {  // a Slurm backbone job: its --threads are the job's cores
+  if (req.prepare_only) {  // a Slurm prepare job: its --threads are the job's cores
     prepare_shared_models(to_run, req.store_dir);
     return sum;
   }
   if (req.launcher == "slurm") return launch_slurm(req, exp, trials, std::move(plan), st, sum);
   if (plan.todo.empty() && plan.waiting.empty()) return sum;
-  // The cores the workers will share, while no worker runs yet.
-  if (threads_requested() > 0) set_threads(std::max(threads_requested(), req.jobs * local_worker_threads(req)));
+  // The cores the workers will share (at most this machine's), while no worker runs yet.
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads_requested() > 0)
+    set_threads(std::max(threads_requested(), std::min(cores, req.jobs * local_worker_threads(req))));
   prepare_shared_models(to_run, req.store_dir);
   return launch_local(req, trials, std::move(plan), st, sum);
 }

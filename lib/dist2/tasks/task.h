@@ -201,6 +201,9 @@ class Task {
   // thread while the others wait. Returns a line saying what it did ("" = the
   // task has none).
   virtual std::string prepare_shared(const config::Config& cfg) const { return ""; }
+  // Whether prepare_shared() has models to train for cfg (a Slurm sweep then
+  // trains them in a job of its own that its array waits for).
+  virtual bool has_shared_models(const config::Config& cfg) const { return false; }
 
   // Backbone pretraining (backbone.pretrain_steps > 0): plain documents to model,
   // and knowledge questions to measure what the backbone keeps (Table 7). Tasks

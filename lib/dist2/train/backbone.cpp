@@ -121,6 +121,10 @@ void prepare_backbones(const std::vector<config::Config>& configs, const std::st
   std::fflush(stdout);
 }
 
+bool uses_shared_models(const config::Config& cfg) {
+  return uses_backbone(cfg) || make_task(cfg.get_string("task.name"))->has_shared_models(cfg);
+}
+
 void prepare_shared_models(const std::vector<config::Config>& configs, const std::string& store_dir) {
   set_asset_dir(store_dir + "/assets");
   std::set<std::string> said;

@@ -34,5 +34,7 @@ void prepare_backbones(const std::vector<config::Config>& configs, const std::st
 // run: each task's shared models (Task::prepare_shared, cached under
 // <store_dir>/assets), then the backbones; a line per model trained or found.
 void prepare_shared_models(const std::vector<config::Config>& configs, const std::string& store_dir);
+// Whether prepare_shared_models has anything to do for cfg: a backbone, or the task's shared models.
+bool uses_shared_models(const config::Config& cfg);
 
 }  // namespace dist2
