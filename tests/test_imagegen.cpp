@@ -14,6 +14,7 @@
 
 #include "dist2/image/idx.h"
 #include "dist2/imagegen/assets.h"
+#include "dist2/util/blas_kernels.h"
 #include "dist2/imagegen/substitution.h"
 #include "dist2/imagegen/task.h"
 #include "dist2/model/classifier.h"
@@ -400,6 +401,13 @@ TEST_CASE("imagegen smoke sweep of Table 4 through the executable, its tables an
   REQUIRE(runs.status == 0);
   const auto listed = dist2::test::parse_json_output(runs.out);
   const std::string run_id = listed.at(0).at("id").get<std::string>();
+  // The run says which malloc and BLAS kernels its speed came from (util/allocator.h, util/blas_kernels.h).
+  auto shown = dist2::test::run_dist2("runs show " + run_id + " --store " + store);
+  INFO(shown.out);
+  REQUIRE(shown.status == 0);
+  CHECK(shown.out.find("allocator") != std::string::npos);
+  CHECK((shown.out.find("blas_core ") != std::string::npos) == !dist2::blas_core().empty());
+  CHECK((shown.out.find("blas_core_openblas") != std::string::npos) == !dist2::blas_core_raised_from().empty());
   const std::string exported = store + "/exported";
   auto ev = dist2::test::run_dist2("eval " + run_id + " --store " + store + " --export-samples " + exported);
   INFO(ev.out);
