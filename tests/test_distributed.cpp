@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "dist2/store/store.h"
@@ -45,7 +46,14 @@ std::vector<double> logged_losses(const config::Config& cfg, ProcessGroup* pg) {
   const auto data = task.generate(cfg);
   Tokenizer tok = tokenizer_for(cfg);
   MetricSpace metric = metric_space(cfg, tok);
+  // The ranks here are threads of one process: the Trainer seeds LibTorch's
+  // global generator and draws its initial weights from it, so two ranks
+  // constructing at once would interleave their draws (separate processes,
+  // as `dist2 train --nproc` starts them, each have their own).
+  static std::mutex init_mutex;
+  std::unique_lock<std::mutex> init_lock(init_mutex);
   Trainer trainer(cfg, tok, metric, loss_options(cfg, metric));
+  init_lock.unlock();
   trainer.set_process_group(pg);
   std::vector<double> losses;
   TrainHooks hooks;
