@@ -106,7 +106,6 @@ Gaussian fit_test_features(ImageClassifier& classifier, const torch::Tensor& tes
   return fit_gaussian(classify(classifier, test_images).features);
 }
 
-
 void train_assets(const config::Config& cfg, Assets& a) {
   const auto seed = static_cast<uint64_t>(cfg.get_int("task.asset_seed"));
   const auto train = load_split("train", cfg.get_string("task.data_dir"));

@@ -201,10 +201,11 @@ TrialPlan plan_trials(store::Store& st, const std::vector<Trial>& trials, const 
 
 // ---- local: worker processes on this machine ----
 
+int machine_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
 // Threads per local worker: --worker-threads, else the cores shared among -j workers.
 int local_worker_threads(const SweepRequest& req) {
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return req.threads > 0 ? req.threads : std::max(1, cores / req.jobs);
+  return req.threads > 0 ? req.threads : std::max(1, machine_cores() / req.jobs);
 }
 
 SweepSummary launch_local(const SweepRequest& req, const std::vector<Trial>& trials, TrialPlan plan,
@@ -548,9 +549,8 @@ SweepSummary run_sweep(const SweepRequest& req) {
   if (req.launcher == "slurm") return launch_slurm(req, exp, trials, std::move(plan), st, sum);
   if (plan.todo.empty() && plan.waiting.empty()) return sum;
   // The cores the workers will share (at most this machine's), while no worker runs yet.
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (threads_requested() > 0)
-    set_threads(std::max(threads_requested(), std::min(cores, req.jobs * local_worker_threads(req))));
+    set_threads(std::max(threads_requested(), std::min(machine_cores(), req.jobs * local_worker_threads(req))));
   prepare_shared_models(to_run, req.store_dir);
   return launch_local(req, trials, std::move(plan), st, sum);
 }
