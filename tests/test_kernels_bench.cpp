@@ -19,6 +19,7 @@
 #include "dist2/train/distributed.h"
 #include "dist2/util/allocator.h"
 #include "dist2/util/blas_kernels.h"
+#include "dist2/util/env.h"
 #include "dist2/util/threads.h"
 #include "tests/support.h"
 
@@ -82,6 +83,19 @@ TEST_CASE("dist2 bench train --quick --json: every split measured, best split an
   CHECK(j.at("blas_core_openblas") == (own.empty() ? core : own));
   if (own.empty()) CHECK(j.at("cpp_openblas_core_ms_per_step").is_null());
   else CHECK(j.at("cpp_openblas_core_ms_per_step").get<double>() > 0);
+}
+
+TEST_CASE("env: a variable set to the empty string counts as unset, as for the knobs below", "[kernels]") {
+  const char* name = "DIST2_TEST_ENV_KNOB";
+  unsetenv(name);
+  CHECK_FALSE(dist2::env_set(name));
+  CHECK(dist2::env_value(name).empty());
+  setenv(name, "", 1);
+  CHECK_FALSE(dist2::env_set(name));
+  setenv(name, "default", 1);
+  CHECK(dist2::env_set(name));
+  CHECK(dist2::env_value(name) == "default");
+  unsetenv(name);
 }
 
 TEST_CASE("dist2's malloc setting: on by default, off under DIST2_MALLOC=default, the user's own knobs win",

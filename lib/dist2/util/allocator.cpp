@@ -1,7 +1,6 @@
 #include "dist2/util/allocator.h"
 
-#include <cstdlib>
-#include <string_view>
+#include "dist2/util/env.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -13,19 +12,12 @@ namespace {
 constexpr long kMmapThreshold = 32L << 20;  // glibc refuses more (HEAP_MAX_SIZE / 2 on 64-bit)
 constexpr long kTrimThreshold = 1L << 30;
 const char* setting = "default";  // constant-initialised: tune_allocator may run from a static initialiser
-
-bool set_in_environment(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0';
-}
 }  // namespace
 
 std::string tune_allocator() {
-  if (set_in_environment("MALLOC_MMAP_THRESHOLD_") || set_in_environment("MALLOC_TRIM_THRESHOLD_") ||
-      set_in_environment("GLIBC_TUNABLES"))
+  if (env_set("MALLOC_MMAP_THRESHOLD_") || env_set("MALLOC_TRIM_THRESHOLD_") || env_set("GLIBC_TUNABLES"))
     return setting = "environment";
-  if (const char* v = std::getenv("DIST2_MALLOC"); v != nullptr && std::string_view(v) == "default")
-    return setting = "default";
+  if (env_value("DIST2_MALLOC") == "default") return setting = "default";
 #if defined(__GLIBC__)
   // Both or neither: setting the trim threshold alone also freezes the mmap
   // threshold at 128 KiB, which makes every step slower (4x measured).

@@ -5,7 +5,8 @@
 
 #include <cstdlib>
 #include <map>
-#include <string_view>
+
+#include "dist2/util/env.h"
 
 namespace dist2 {
 
@@ -18,11 +19,6 @@ int core_level(const std::string& core) {
       {"Excavator", 2}, {"Sandybridge", 1}, {"Bulldozer", 1}, {"Piledriver", 1}, {"Steamroller", 1}};
   const auto it = levels.find(core);
   return it == levels.end() ? 0 : it->second;
-}
-
-bool in_environment(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0';
 }
 }  // namespace
 
@@ -62,8 +58,8 @@ std::set<std::string> cpu_vector_flags() {
 }
 
 void select_blas_kernels(char** argv) {
-  if (in_environment("OPENBLAS_CORETYPE")) return;  // the user's choice, or this process's second start
-  if (const char* v = std::getenv("DIST2_BLAS_CORE"); v != nullptr && std::string_view(v) == "default") return;
+  if (env_set("OPENBLAS_CORETYPE")) return;  // the user's choice, or this process's second start
+  if (env_value("DIST2_BLAS_CORE") == "default") return;
   const std::string chosen = blas_core(), core = better_blas_core(chosen, cpu_vector_flags());
   if (core.empty()) return;
   setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
@@ -74,8 +70,7 @@ void select_blas_kernels(char** argv) {
 }
 
 std::string blas_core_raised_from() {
-  const char* v = std::getenv("DIST2_BLAS_CORE_RAISED_FROM");
-  return v != nullptr && in_environment("OPENBLAS_CORETYPE") ? v : "";
+  return env_set("OPENBLAS_CORETYPE") ? std::string(env_value("DIST2_BLAS_CORE_RAISED_FROM")) : "";
 }
 
 std::string openblas_own_core_env_prefix() {

@@ -10,6 +10,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "dist2/util/env.h"
 #include "dist2/util/error.h"
 #include "dist2/util/files.h"
 #include "dist2/util/json.h"
@@ -42,10 +43,9 @@ std::string cpu_model() {
 }
 
 std::string thread_splits_path() {
-  if (const char* f = std::getenv("DIST2_THREADS_FILE"); f && *f) return f;
-  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x) return std::string(x) + "/dist2/threads.json";
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : ".") + "/.config/dist2/threads.json";
+  if (env_set("DIST2_THREADS_FILE")) return std::string(env_value("DIST2_THREADS_FILE"));
+  if (env_set("XDG_CONFIG_HOME")) return std::string(env_value("XDG_CONFIG_HOME")) + "/dist2/threads.json";
+  return (env_set("HOME") ? std::string(env_value("HOME")) : std::string(".")) + "/.config/dist2/threads.json";
 }
 
 void save_thread_splits(const std::map<int, std::pair<int, int>>& best_by_cores, const std::string& cpu, int cores) {
