@@ -395,6 +395,21 @@ TEST_CASE("imagegen smoke sweep of Table 4 through the executable, its tables an
   INFO(fig.out);
   REQUIRE(fig.status == 0);
   REQUIRE(std::filesystem::exists(out + "/figure4-samples.png"));
+  // One page of this experiment's reports (--experiment narrows `all`), with
+  // every picture the samples' Markdown shows inline: sft, dist and Figure 4.
+  auto page = dist2::test::run_dist2("report all --format html --experiment table4_imagegen --profile smoke --store " +
+                                     store + " --out " + store + "/page");
+  INFO(page.out);
+  REQUIRE(page.status == 0);
+  const std::string html = read_file(store + "/page/index.html");
+  int pictures = 0;
+  for (size_t p = html.find("<img src=\"data:image/png;base64,"); p != std::string::npos; p = html.find("<img ", p + 1))
+    ++pictures;
+  CHECK(pictures == 3);
+  for (const std::string name : {"imagegen-samples-sft.png", "imagegen-samples-dist.png", "figure4-samples.png"})
+    CHECK(html.find("alt=\"" + name + "\"") != std::string::npos);
+  CHECK(html.find("<section id=\"table4_small\"") != std::string::npos);
+  CHECK(html.find("command: dist2 report all --experiment table4_imagegen --profile smoke") != std::string::npos);
 
   // A run's samples exported for other FID tools: 20 PNGs and an IDX pair that the reader reads back.
   auto runs = dist2::test::run_dist2("runs --store " + store + " --format json");

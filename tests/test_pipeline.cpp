@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
 
 #include "tests/support.h"
@@ -17,6 +18,11 @@ std::string temp_store() {
   return mkdtemp(tmpl);
 }
 const std::string kExp = std::string(DIST2_SOURCE_DIR) + "/experiments/table11_regression.yaml";
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 int count(const std::string& text, const std::string& what) {
   int n = 0;
@@ -88,6 +94,29 @@ TEST_CASE("smoke pipeline: prepare, sweep, resume, runs, report", "[pipeline]") 
   const std::string cells = m[1].str();
   REQUIRE(cells.find("– (n=0)") == std::string::npos);
   REQUIRE(t10.out.find("paper (appendix D): Toy (3.1) | RTX 3090 | 24 | 1 |") != std::string::npos);
+
+  // `report all` reads only the sweeps at its profile: a plan of another
+  // experiment at another profile (recorded by a dry run) is left out, not an error.
+  auto other = run_dist2("sweep " + std::string(DIST2_SOURCE_DIR) + "/experiments/table1_grounding.yaml --profile quick --dry-run --store " + store);
+  INFO(other.out);
+  REQUIRE(other.status == 0);
+  const std::string page_dir = store + "/page";
+  auto all = run_dist2("report all --format html --profile smoke --store " + store + " --out " + page_dir);
+  INFO(all.out);
+  REQUIRE(all.status == 0);
+  const std::string page = slurp(page_dir + "/index.html");
+  REQUIRE(page.find("<section id=\"table11\"") != std::string::npos);
+  REQUIRE(page.find("<section id=\"table1\"") == std::string::npos);
+  auto only = run_dist2("report all --format html --experiment table1_grounding --profile smoke --store " + store +
+                        " --out " + page_dir);
+  INFO(only.out);
+  REQUIRE(only.status != 0);
+  REQUIRE(only.out.find("has no sweep of table1_grounding at profile 'smoke' "
+                        "(its sweeps' profiles: quick, smoke; pass --profile)") != std::string::npos);
+  auto none = run_dist2("report all --profile default --store " + store + " --out " + page_dir);
+  INFO(none.out);
+  REQUIRE(none.status != 0);
+  REQUIRE(none.out.find("has no sweep at profile 'default'") != std::string::npos);
   std::filesystem::remove_all(store);
 }
 

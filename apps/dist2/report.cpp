@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 #include <limits>
+#include <regex>
 #include <filesystem>
 #include <thread>
 
@@ -194,18 +195,26 @@ std::string write_picture_samples(const ReportOptions& o, const std::vector<repo
   return md;
 }
 
+// The PNG files a picture report's Markdown shows (`![...](NAME.png)`), in order:
+// each report names its own files (grounding-samples-1.png, imagegen-samples-sft.png).
+std::vector<std::string> linked_pngs(const std::string& md) {
+  static const std::regex link(R"(\]\(([^()/\s]+\.png)\))");
+  std::vector<std::string> names;
+  for (auto it = std::sregex_iterator(md.begin(), md.end(), link); it != std::sregex_iterator(); ++it)
+    if (std::find(names.begin(), names.end(), (*it)[1].str()) == names.end()) names.push_back((*it)[1].str());
+  return names;
+}
+
 // The pictures inline (PNG data), so that the page needs no file beside it.
 std::string picture_samples_html(const ReportOptions& o, const std::vector<report::RunRecord>& runs,
                                  const report::ReportContext& ctx, const PictureReport& pictures) {
   const std::string md = write_picture_samples(o, runs, ctx, pictures);
   std::string out = "<div>";
-  for (int k = 1;; ++k) {
-    const auto png = std::filesystem::path(o.out) / fmt::format("{}-{}.png", o.name, k);
-    if (!std::filesystem::exists(png)) break;
-    const std::string bytes = read_file(png.string());
+  for (const std::string& name : linked_pngs(md)) {
+    const std::string bytes = read_file((std::filesystem::path(o.out) / name).string());
     out += "<figure style=\"display:inline-block\">" +
-           report::html::png_img(std::vector<uint8_t>(bytes.begin(), bytes.end()), png.filename().string()) +
-           "<figcaption>" + report::html::escape(png.filename().string()) + "</figcaption></figure>\n";
+           report::html::png_img(std::vector<uint8_t>(bytes.begin(), bytes.end()), name) + "<figcaption>" +
+           report::html::escape(name) + "</figcaption></figure>\n";
   }
   return out + "</div>\n<pre>" + report::html::escape(md) + "</pre>\n";
 }
@@ -271,16 +280,34 @@ struct Collected {
   int trials = 0, missing = 0;
 };
 
-// The experiments a report reads: those given (by name or file), else those
-// whose recorded sweep names the report.
-std::vector<std::string> report_experiment_names(const ReportOptions& o, store::Store& st, const std::string& name) {
-  if (o.experiments.empty()) return report::report_experiments(st, name);
+// The experiments given with --experiment, by name (a file stands for its `experiment:` name).
+std::vector<std::string> given_experiment_names(const ReportOptions& o) {
   std::vector<std::string> names;
   for (const auto& e : o.experiments) {
     const auto ext = std::filesystem::path(e).extension().string();
     names.push_back(ext == ".yaml" || ext == ".yml" ? report::experiment_name_of_file(e) : e);
   }
   return names;
+}
+
+// The experiments a report reads: those given, else those whose recorded sweep names the report.
+std::vector<std::string> report_experiment_names(const ReportOptions& o, store::Store& st, const std::string& name) {
+  if (o.experiments.empty()) return report::report_experiments(st, name);
+  return given_experiment_names(o);
+}
+
+// What `report all` reads for report `name`: the experiments whose sweep names
+// it and was recorded at this profile (a store may hold a quick sweep of one
+// experiment beside the default sweep of another), only those given with
+// --experiment when any are.
+std::vector<std::string> all_report_experiments(const ReportOptions& o, store::Store& st, const std::string& name) {
+  const std::vector<std::string> given = given_experiment_names(o);
+  std::vector<std::string> out;
+  for (const auto& e : st.experiments_for_report(name)) {
+    if (!given.empty() && std::find(given.begin(), given.end(), e) == given.end()) continue;
+    if (!st.planned_trials(e, o.profile).empty()) out.push_back(e);
+  }
+  return out;
 }
 
 // The store a report reads; reading never creates one.
@@ -393,6 +420,7 @@ void run_all(const ReportOptions& o, const std::string& command) {
   store::Store st = open_store(o);
   std::vector<report::html::Section> sections;
   std::vector<std::string> empty;
+  int fed = 0;  // reports some sweep at this profile feeds
   std::vector<std::string> names = report::layout_names();
   names.push_back(kSamplesReport);
   for (const auto& p : picture_reports()) names.push_back(p.name);
@@ -400,8 +428,9 @@ void run_all(const ReportOptions& o, const std::string& command) {
     const PictureReport* pictures = find_picture_report(name);
     ReportOptions one = o;
     one.name = name;
-    one.experiments = st.experiments_for_report(name);  // read once: collect() uses them as given
+    one.experiments = all_report_experiments(o, st, name);  // read once: collect() uses them as given
     if (one.experiments.empty()) continue;
+    ++fed;
     Collected c = collect(one, st, name, command);
     if (c.runs.empty()) {
       empty.push_back(name);
@@ -428,10 +457,19 @@ void run_all(const ReportOptions& o, const std::string& command) {
       sections.push_back({name, layout.title, body});
     }
   }
+  if (fed == 0) {
+    const auto profiles = st.swept_profiles();
+    throw Error(fmt::format(
+        "store {} has no sweep{} at profile '{}' ({})", store_dir(o.store),
+        o.experiments.empty() ? "" : fmt::format(" of {}", fmt::join(o.experiments, ", ")), o.profile,
+        profiles.empty() ? std::string("it has no recorded sweep: run `dist2 sweep` first")
+                         : fmt::format("its sweeps' profiles: {}; pass --profile", fmt::join(profiles, ", "))));
+  }
   if (format != report::Format::Html) return;
   std::vector<std::string> header = {"command: " + command, "profile: " + o.profile, "date: " + utc_now(),
                                      "machine: " + machine_description(),
                                      "store: " + store_dir(o.store)};
+  if (!o.experiments.empty()) header.push_back(fmt::format("experiments: {}", fmt::join(o.experiments, ", ")));
   header.push_back(sections.empty() ? std::string("no report has a finished run in this store yet")
                                     : fmt::format("{} reports with finished runs; each section gives its own commit and runs",
                                                   sections.size()));
@@ -457,7 +495,7 @@ void setup_report(CLI::App& app) {
       ->required();
   cmd->add_option("--experiment", o->experiments,
                   "Experiment (name or file) whose latest recorded sweep feeds it (default: every experiment whose "
-                  "sweep names the report)");
+                  "sweep names the report; with all: only the reports these feed)");
   cmd->add_option("--profile", o->profile, "Profile the runs were made with")->capture_default_str();
   cmd->add_option("--store", o->store, "Run store folder (default $DIST2_STORE or ./dist2-runs)");
   cmd->add_option("--format", o->format, "md, csv, tex, html, or svg (figures)")->capture_default_str();
@@ -473,6 +511,7 @@ void setup_report(CLI::App& app) {
   cmd->callback([o, &app] {
     for (const auto& file : o->layouts_files) report::add_layouts_file(file);
     std::string command = "dist2 report " + o->name;
+    for (const auto& e : o->experiments) command += " --experiment " + e;
     if (o->profile != "default") command += " --profile " + o->profile;
     if (!o->out.empty()) command += " --format " + o->format + " --out " + o->out;
     for (const auto& p : o->pins) command += " --pin " + p;

@@ -756,6 +756,16 @@ std::vector<std::string> Store::experiments_for_report(const std::string& report
   return out;
 }
 
+std::vector<std::string> Store::swept_profiles() {
+  std::vector<std::string> out;
+  impl_->read("read swept profiles", [&] {
+    out.clear();
+    auto q = impl_->db.prepare("SELECT DISTINCT profile FROM experiment_trials ORDER BY profile", "read swept profiles");
+    while (q.step()) out.push_back(q.text(0));
+  });
+  return out;
+}
+
 std::vector<PlannedTrial> Store::planned_trials(const std::string& experiment, const std::string& profile,
                                                 const std::vector<std::string>& overrides) {
   std::vector<PlannedTrial> out;

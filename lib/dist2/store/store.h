@@ -174,6 +174,8 @@ class Store {
   std::vector<ArtifactRow> artifacts(const std::string& run);
   // Experiments a recorded sweep says feed `report`, sorted by name.
   std::vector<std::string> experiments_for_report(const std::string& report);
+  // The profiles of every recorded sweep, sorted (to say which exist when a report asks for another).
+  std::vector<std::string> swept_profiles();
   // The trials of the latest recorded sweep of `experiment` at `profile` with these
   // overrides, in sweep order; empty when no such sweep was recorded.
   std::vector<PlannedTrial> planned_trials(const std::string& experiment, const std::string& profile,
