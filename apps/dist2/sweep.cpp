@@ -38,7 +38,8 @@ void setup_sweep(CLI::App& app) {
                   "Stay until every task has ended, printing each trial's result as it ends (Ctrl-C cancels the "
                   "array; the next sweep resumes what was cut short)");
   cmd->add_flag("--prepare-only", req->prepare_only,
-                "Only pretrain the backbones the trials to run need (a Slurm sweep's first job runs this)");
+                "Only train the shared models the trials to run need: backbones, and a task's own (the image "
+                "tokenizer and classifier); a Slurm sweep's first job runs this");
   cmd->callback([args, req, jobs] {
     req->jobs_given = jobs->count() > 0;
     req->experiment_path = args->file;
