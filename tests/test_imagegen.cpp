@@ -409,6 +409,7 @@ TEST_CASE("imagegen smoke sweep of Table 4 through the executable, its tables an
   for (const std::string name : {"imagegen-samples-sft.png", "imagegen-samples-dist.png", "figure4-samples.png"})
     CHECK(html.find("alt=\"" + name + "\"") != std::string::npos);
   CHECK(html.find("<section id=\"table4_small\"") != std::string::npos);
+  CHECK(html.find("<title>dist2: the tables and figures of table4_imagegen</title>") != std::string::npos);
   CHECK(html.find("command: dist2 report all --experiment table4_imagegen --profile smoke") != std::string::npos);
 
   // A run's samples exported for other FID tools: 20 PNGs and an IDX pair that the reader reads back.

@@ -52,7 +52,8 @@ const std::vector<PictureReport>& picture_reports() {
        report::write_action_samples},
       {"imagegen-samples", "table4_large", "", "Image generation samples (Table 4's task)", false,
        imagegen::write_sample_grids},
-      {"figure4-samples", "figure4", "", "Figure 4: token distance and image semantics", false,
+      {"figure4-samples", "figure4", "",
+       "Figure 4 pictures: test images with their central codes replaced by near, random and far codes", false,
        imagegen::write_substitution_samples}};
   return v;
 }
@@ -476,7 +477,10 @@ void run_all(const ReportOptions& o, const std::string& command) {
   if (!empty.empty()) header.push_back("reports with no finished run yet: " + fmt::format("{}", fmt::join(empty, ", ")));
   make_dirs(o.out);
   const std::string path = (std::filesystem::path(o.out) / "index.html").string();
-  write_file_atomic(path, report::html::page("dist2: every table and figure this store can fill", header, sections));
+  const std::string title = o.experiments.empty()
+                                ? std::string("dist2: every table and figure this store can fill")
+                                : fmt::format("dist2: the tables and figures of {}", fmt::join(o.experiments, ", "));
+  write_file_atomic(path, report::html::page(title, header, sections));
   fmt::print("wrote {}\n", path);
 }
 

@@ -135,11 +135,10 @@ std::string write_sample_grids(const std::vector<report::SampleRun>& runs, const
   return md;
 }
 
-
 std::string write_substitution_samples(const std::vector<report::SampleRun>& runs, const std::vector<Image>&,
                                        const std::vector<std::string>&, const report::ReportContext& context,
                                        const std::string& out_dir, const std::string& name) {
-  std::string md = "# Figure 4: token distance and image semantics\n\n" + report::context_lines(context);
+  std::string md = "# Figure 4 pictures: test images with their central codes replaced by near, random and far codes\n\n" + report::context_lines(context);
   if (runs.empty()) return md + "No finished run says which VQ tokenizer to draw.\n";
   const auto cfg = config::Config::from_yaml_string(runs.front().config_yaml, experiment_schema("imagegen"));
   Assets& a = load_or_train_assets(cfg);
