@@ -5,9 +5,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <regex>
 
+#include "dist2/util/files.h"
 #include "tests/support.h"
 
 using dist2::test::run_dist2;
@@ -18,11 +18,6 @@ std::string temp_store() {
   return mkdtemp(tmpl);
 }
 const std::string kExp = std::string(DIST2_SOURCE_DIR) + "/experiments/table11_regression.yaml";
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 int count(const std::string& text, const std::string& what) {
   int n = 0;
@@ -104,7 +99,7 @@ TEST_CASE("smoke pipeline: prepare, sweep, resume, runs, report", "[pipeline]") 
   auto all = run_dist2("report all --format html --profile smoke --store " + store + " --out " + page_dir);
   INFO(all.out);
   REQUIRE(all.status == 0);
-  const std::string page = slurp(page_dir + "/index.html");
+  const std::string page = dist2::read_file(page_dir + "/index.html");
   REQUIRE(page.find("<section id=\"table11\"") != std::string::npos);
   REQUIRE(page.find("<section id=\"table1\"") == std::string::npos);
   auto only = run_dist2("report all --format html --experiment table1_grounding --profile smoke --store " + store +

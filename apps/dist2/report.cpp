@@ -301,12 +301,12 @@ std::vector<std::string> report_experiment_names(const ReportOptions& o, store::
 // it and was recorded at this profile (a store may hold a quick sweep of one
 // experiment beside the default sweep of another), only those given with
 // --experiment when any are.
-std::vector<std::string> all_report_experiments(const ReportOptions& o, store::Store& st, const std::string& name) {
-  const std::vector<std::string> given = given_experiment_names(o);
+std::vector<std::string> all_report_experiments(const std::vector<std::string>& given, const std::string& profile,
+                                                store::Store& st, const std::string& name) {
   std::vector<std::string> out;
   for (const auto& e : st.experiments_for_report(name)) {
     if (!given.empty() && std::find(given.begin(), given.end(), e) == given.end()) continue;
-    if (!st.planned_trials(e, o.profile).empty()) out.push_back(e);
+    if (!st.planned_trials(e, profile).empty()) out.push_back(e);
   }
   return out;
 }
@@ -422,6 +422,7 @@ void run_all(const ReportOptions& o, const std::string& command) {
   std::vector<report::html::Section> sections;
   std::vector<std::string> empty;
   int fed = 0;  // reports some sweep at this profile feeds
+  const std::vector<std::string> given = given_experiment_names(o);  // read once: files are parsed
   std::vector<std::string> names = report::layout_names();
   names.push_back(kSamplesReport);
   for (const auto& p : picture_reports()) names.push_back(p.name);
@@ -429,7 +430,7 @@ void run_all(const ReportOptions& o, const std::string& command) {
     const PictureReport* pictures = find_picture_report(name);
     ReportOptions one = o;
     one.name = name;
-    one.experiments = all_report_experiments(o, st, name);  // read once: collect() uses them as given
+    one.experiments = all_report_experiments(given, o.profile, st, name);  // read once: collect() uses them as given
     if (one.experiments.empty()) continue;
     ++fed;
     Collected c = collect(one, st, name, command);

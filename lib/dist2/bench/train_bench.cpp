@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <thread>
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -278,7 +277,7 @@ TrainBenchReport run_train_bench(const TrainBenchOptions& opt_in, const std::str
   r.options = resolved(opt_in);
   const TrainBenchOptions& o = r.options;
   r.vocab = regression_vocab();
-  r.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  r.cores = machine_cores();
   r.cpu = cpu_model();
   r.blas_core = blas_core();
   r.blas_raised_from = blas_core_raised_from();

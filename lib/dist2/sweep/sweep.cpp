@@ -201,8 +201,6 @@ TrialPlan plan_trials(store::Store& st, const std::vector<Trial>& trials, const 
 
 // ---- local: worker processes on this machine ----
 
-int machine_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
-
 // Threads per local worker: --worker-threads, else the cores shared among -j workers.
 int local_worker_threads(const SweepRequest& req) {
   return req.threads > 0 ? req.threads : std::max(1, machine_cores() / req.jobs);

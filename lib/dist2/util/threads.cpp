@@ -43,9 +43,10 @@ std::string cpu_model() {
 }
 
 std::string thread_splits_path() {
-  if (env_set("DIST2_THREADS_FILE")) return std::string(env_value("DIST2_THREADS_FILE"));
-  if (env_set("XDG_CONFIG_HOME")) return std::string(env_value("XDG_CONFIG_HOME")) + "/dist2/threads.json";
-  return (env_set("HOME") ? std::string(env_value("HOME")) : std::string(".")) + "/.config/dist2/threads.json";
+  if (const auto file = env_value("DIST2_THREADS_FILE"); !file.empty()) return std::string(file);
+  if (const auto xdg = env_value("XDG_CONFIG_HOME"); !xdg.empty()) return std::string(xdg) + "/dist2/threads.json";
+  const auto home = env_value("HOME");
+  return std::string(home.empty() ? "." : home) + "/.config/dist2/threads.json";
 }
 
 void save_thread_splits(const std::map<int, std::pair<int, int>>& best_by_cores, const std::string& cpu, int cores) {
@@ -79,9 +80,11 @@ int g_requested = 1;
 
 int threads_requested() { return g_requested; }
 
+int machine_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
 void set_threads(int n) {
   DIST2_CHECK(n >= 0, "--threads must be >= 0 (0 = all cores), got {}", n);
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = machine_cores();
   if (n == 0) n = cores;
   g_requested = n;
   // The measured split for n cores; else n intra-op threads and one BLAS

@@ -17,6 +17,9 @@ namespace dist2 {
 // and one BLAS thread.
 void set_threads(int n);
 
+// The cores this machine offers (at least 1).
+int machine_cores();
+
 // /proc/cpuinfo's model name (what a measured split is valid for).
 std::string cpu_model();
 
