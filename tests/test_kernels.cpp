@@ -9,6 +9,7 @@
 #include "dist2/loss/fused.h"
 #include "dist2/util/error.h"
 #include "dist2/util/threads.h"
+#include "kernels/cpu/fused_loss_cpu.h"
 #include "kernels/cpu/vec_ops.h"
 #include "tests/kernel_cases.h"
 
@@ -232,6 +233,26 @@ TEST_CASE("results do not depend on the thread count", "[kernels]") {
   set_threads(before);
   CHECK(torch::equal(one.dlogits, many.dlogits));
   CHECK(one.terms.total.item<double>() == many.terms.total.item<double>());
+}
+
+TEST_CASE("the CPU kernel spreads its rows over the threads it is given", "[kernels]") {
+  // at::parallel_for runs on one thread unless the kernel's own file is compiled
+  // with OpenMP: this fails on a build without it, whatever the machine.
+  LossCase c;
+  c.n = 64;
+  c.v = 500;
+  c.m = 20;
+  auto in = test::make_inputs(c, 5);
+  const int before = threads();
+  set_threads(2);
+  fused_loss_and_grad(in.batch, in.metric, c.options());
+  const int two = kernels::cpu::fused_loss_workers();
+  set_threads(1);
+  fused_loss_and_grad(in.batch, in.metric, c.options());
+  const int one = kernels::cpu::fused_loss_workers();
+  set_threads(before);
+  CHECK(two == 2);
+  CHECK(one == 1);
 }
 
 TEST_CASE("kinds and inputs the kernels do not cover fall back to the reference", "[kernels]") {

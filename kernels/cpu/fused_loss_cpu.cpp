@@ -30,6 +30,10 @@
 namespace dist2::kernels::cpu {
 
 namespace {
+std::atomic<int> last_call_workers{0};  // see fused_loss_workers()
+}  // namespace
+
+namespace {
 
 // Per-thread buffers over V_d: never N x V.
 struct Scratch {
@@ -263,11 +267,16 @@ void fused_loss(const FusedLossArgs& args) {
   // thread may lose its core to another process) rather than fixed halves.
   constexpr int64_t kBlock = 8;
   std::atomic<int64_t> next{0};
+  std::atomic<int> workers{0};
   at::parallel_for(0, at::get_num_threads(), 1, [&](int64_t, int64_t) {
+    workers.fetch_add(1, std::memory_order_relaxed);
     Scratch scratch(args);
     for (int64_t b = next.fetch_add(kBlock); b < args.rows; b = next.fetch_add(kBlock))
       for (int64_t r = b; r < std::min(args.rows, b + kBlock); ++r) run_row(args, r, scratch);
   });
+  last_call_workers.store(workers.load(), std::memory_order_relaxed);
 }
+
+int fused_loss_workers() { return last_call_workers.load(std::memory_order_relaxed); }
 
 }  // namespace dist2::kernels::cpu

@@ -12,6 +12,11 @@ namespace dist2::kernels::cpu {
 // Requires args.dtype == LogitType::f32.
 void fused_loss(const FusedLossArgs& args);
 
+// How many threads the last fused_loss call ran its rows on: at most LibTorch's
+// intra-op thread count, and 1 when this file was compiled without OpenMP
+// (at::parallel_for then runs its whole range on the calling thread).
+int fused_loss_workers();
+
 // The first row of args.logits holding a NaN or infinity, or -1: a read-only
 // check (no exp) run before a gradient overwrites the logits in place.
 int64_t first_nonfinite_row(const FusedLossArgs& args);
