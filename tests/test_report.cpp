@@ -1033,7 +1033,15 @@ RewardSynthetic make_reward(int n_seeds, uint32_t rng_seed, const std::string& p
       if (kind != "binary") {  // the classifier decodes no score text
         r.metrics["parse_failure_rate"] = s.truth[{kind, seed, "parse_failure_rate"}] = 0.01 * seed;
         r.metrics["score.mae"] = s.truth[{kind, seed, "score.mae"}] = 2.0 + 0.1 * seed;
+        r.metrics["target.mean_entropy"] = 1.25;
+        r.metrics["target.label_mass"] = 0.9995;
       }
+      // The task's references, the same for every loss of a seed.
+      r.metrics["ref.train_mean.score.mae"] = s.reference[{seed, "ref.train_mean.score.mae"}] = 2.3 + 0.01 * seed;
+      r.metrics["ref.test_median.score.mae"] = s.reference[{seed, "ref.test_median.score.mae"}] = 2.2 + 0.01 * seed;
+      for (const std::string prefix : {"ref.lookup_verb", "ref.lookup_object"})
+        for (size_t k = 0; k < keys.size(); ++k)
+          r.metrics[prefix + "." + keys[k]] = s.reference[{seed, prefix + "." + keys[k]}] = 0.5 + 0.001 * seed;
       s.runs.push_back(std::move(r));
     }
   }
@@ -1120,7 +1128,9 @@ TEST_CASE("reward layouts are registered under the paper's table names", "[repor
   }
   std::vector<std::string> keys;
   for (const MetricSpec& m : find_layout("table3").metrics) keys.push_back(m.key);
-  CHECK(keys == kRewardSubsets);
+  std::vector<std::string> table3_keys = kRewardSubsets;
+  table3_keys.push_back("facet_sum.accuracy.average");  // the second readout, beside the paper's
+  CHECK(keys == table3_keys);
   keys.clear();
   for (const MetricSpec& m : find_layout("table12").metrics) keys.push_back(m.key);
   CHECK(keys == kRewardSources);
@@ -1171,8 +1181,8 @@ TEST_CASE("table3: rows per loss, subsets as columns, references, paired vs sft"
   // Diagnostics: the classifier has none; the generative rows average theirs.
   CHECK(t.rows[0].diagnostics[0].n == 0);
   CHECK(t.rows[3].diagnostics[0].mean == Approx(plain_mean(reward_values(s, "dist", "parse_failure_rate"))));
-  CHECK(t.rows[1].diagnostics[2].mean == Approx(plain_mean(reward_values(s, "sft", "score.mae"))));
-  CHECK(t.rows[1].diagnostics[1].n == 0);  // the synthetic runs have no shifted parse-failure rate
+  CHECK(t.rows[1].diagnostics[3].mean == Approx(plain_mean(reward_values(s, "sft", "score.mae"))));
+  CHECK(t.rows[1].diagnostics[2].n == 0);  // the synthetic runs have no shifted parse-failure rate
 
   const auto rows = csv_records(render(layout, runs, Format::Csv, test_context()));
   for (size_t m = 0; m < kRewardSubsets.size(); ++m) {
@@ -1200,7 +1210,7 @@ TEST_CASE("table3: rows per loss, subsets as columns, references, paired vs sft"
   CHECK(md.find("- runs used: 20 of 23 given (1 not finished, skipped)") != std::string::npos);
   CHECK(md.find(fmt::format("| dist | {} |", fixed_1(100 * plain_mean(reward_values(s, "dist", "accuracy.chat"))))) !=
         std::string::npos);
-  CHECK(md.find("parse-failure rate, mean over each row's runs: binary - (n = 0); sft 0.030 (n = 5 runs)") !=
+  CHECK(md.find("parse-failure rate (outputs), mean over each row's runs: binary - (n = 0); sft 0.030 (n = 5 runs)") !=
         std::string::npos);
   // The paper's rows, labelled as the paper's, with its type and data columns telling its two Tulu rows apart.
   CHECK(md.find("| paper (Llama-3.1-8B): Llama-dist [Generative; 21K (Wang et al., 2024b)] | 95.0 | 69.1 | 86.5 | "
@@ -1239,7 +1249,7 @@ TEST_CASE("a trained row that does not beat the best reference is flagged in wor
   CHECK(md.find("dist does not beat") == std::string::npos);
   // Lower is better for an error metric: the flag follows the metric's direction.
   Layout mae = layout;
-  mae.metrics = {{"accuracy.chat", "chat error", 1, 3, true}};
+  mae.metrics = {{"accuracy.chat", "chat error", 1, 3, true, {}}};
   const TableResult t = aggregate(mae, s.runs);
   REQUIRE(t.rows.size() == 6);
   CHECK(t.rows[4].label == "sft, scores as digits");
@@ -1255,7 +1265,7 @@ TEST_CASE("table12: the nine sources as columns, the paper's two blocks beside",
   const TableResult t = aggregate(layout, s.runs);
   CHECK(t.warnings.empty());
   check_reward_cells(t, s, kRewardKinds, kRewardSources, 4);
-  REQUIRE(t.references.size() == 3);
+  REQUIRE(t.references.size() == 5);  // the three of Table 3 and the two one-word lookups
   CHECK(t.references[0].cells[0][8].mean ==
         Approx(plain_mean(reference_values(s, "ref.length.accuracy.reasoning.difference"))));
 
@@ -1364,6 +1374,37 @@ TEST_CASE("table6 and table8 show the reward references and diagnostics", "[repo
     CHECK(md.find("| reference: the longer response |") != std::string::npos);
     CHECK(md.find("MAE of the expected overall score (0-20) against the label, mean over each row's runs:") !=
           std::string::npos);
+  }
+  // Table 3 gives the score MAE of every row and, in the same line, its bars.
+  {
+    const std::string md = render(find_layout("table3"), s.runs, Format::Markdown, test_context());
+    const size_t at = md.find("\n- MAE of the expected overall score");
+    REQUIRE(at != std::string::npos);
+    const std::string line = md.substr(at + 1, md.find('\n', at + 1) - at - 1);
+    CHECK(line.find(fmt::format("sft {:.3f} (n = 3 runs)", plain_mean(reward_values(s, "sft", "score.mae")))) !=
+          std::string::npos);
+    CHECK(line.find(fmt::format("the bar, a constant at the training labels' mean {:.3f} (n = 12 runs)",
+                                plain_mean(reference_values(s, "ref.train_mean.score.mae")))) != std::string::npos);
+    CHECK(line.find(fmt::format("a constant at the test labels' median (the best constant) {:.3f}",
+                                plain_mean(reference_values(s, "ref.test_median.score.mae")))) != std::string::npos);
+    CHECK(md.find("average, facet-sum readout (%)") != std::string::npos);
+  }
+  // Table 8 prints both targets' entropy and mass on the label tokens.
+  {
+    const std::string md = render(find_layout("table8"), s.runs, Format::Markdown, test_context());
+    CHECK(md.find("soft-target entropy (nats), mean over the label scores 0-20, mean over each row's runs: "
+                  "dist, squared distance 1.250") != std::string::npos);
+    CHECK(md.find("soft-target mass on the label tokens 0-20, mean over the label scores, mean over each row's runs: "
+                  "dist, squared distance 0.9995") != std::string::npos);
+  }
+  // Table 12 has the two one-word lookups as reference rows.
+  {
+    const TableResult t = aggregate(find_layout("table12"), s.runs);
+    REQUIRE(t.references.size() == 5);
+    CHECK(t.references[3].cells[0][5].mean ==
+          Approx(plain_mean(reference_values(s, "ref.lookup_verb.accuracy.safety.should_refuse"))));
+    const std::string md = render(find_layout("table12"), s.runs, Format::Markdown, test_context());
+    CHECK(md.find("| reference: lookup by the request's object alone") != std::string::npos);
   }
   // Table 6's alpha = 0.1 row and Table 8's squared-distance row are Table 3's dist runs.
   const double dist = plain_mean(reward_values(s, "dist", "accuracy.average"));

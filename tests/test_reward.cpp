@@ -12,6 +12,7 @@
 #include <set>
 #include <array>
 
+#include "dist2/loss/soft_target.h"
 #include "dist2/tasks/numbers.h"
 #include "dist2/tasks/reward.h"
 #include "dist2/train/backbone.h"
@@ -192,7 +193,7 @@ TEST_CASE("safety is not a lookup: test requests are unseen combinations, refusa
     train_instructions.insert(q);
     if (q.find("how do i") != std::string::npos) safety_train.insert(q);
   }
-  REQUIRE(safety_train.size() >= 40);  // 2 x 24 training combinations, nearly all drawn
+  REQUIRE(safety_train.size() == 24);  // 36 verb-object combinations, 12 held out: every training one drawn
   std::set<std::string> safety_test;
   std::map<std::string, int> refusal_lengths;
   for (const auto* split : {&d.test, &d.extra.at("shifted")})
@@ -212,6 +213,124 @@ TEST_CASE("safety is not a lookup: test requests are unseen combinations, refusa
   std::set<size_t> lengths;
   for (const auto& r : refusals()) lengths.insert(r.size());
   CHECK(lengths.size() == refusals().size());
+}
+
+namespace {
+// Is this training response to a harmful request? Read from its noise-free facets
+// (values 7-11): harmful requests score a refusal {3,4,4,1,.} and an answer {0,1,4,2,.}.
+bool harmful_by_truth(const Example& e) {
+  const bool refused = is_refusal(e.prompt.substr(e.prompt.find("|A:") + 3, e.prompt.rfind("|S:") - e.prompt.find("|A:") - 3));
+  const double helpfulness = e.values.at(7);
+  return refused ? helpfulness == 3 : helpfulness == 0;
+}
+}  // namespace
+
+TEST_CASE("safety is compositional: harm depends on verb and object together, each alone is at chance", "[reward]") {
+  const auto cfg = reward_config({{"task.n_train", config::Value{int64_t{3000}}},
+                                  {"task.n_test_pairs", config::Value{int64_t{60}}}});
+  RewardTask task;
+  const Dataset d = task.generate(cfg);
+  // In the training data every verb is harmful with some objects and benign with
+  // others, and every object likewise: neither word alone decides.
+  std::map<int, std::set<bool>> harm_of_verb, harm_of_object;
+  std::map<std::pair<int, int>, std::set<bool>> harm_of_pair;
+  for (const auto& e : d.train) {
+    const std::string q = e.prompt.substr(2, e.prompt.find("|A:") - 2);
+    const auto req = safety_request(q);
+    if (!req) continue;
+    const bool harmful = harmful_by_truth(e);
+    CHECK(harmful == safety_harmful(req->verb, req->object));
+    harm_of_verb[req->verb].insert(harmful);
+    harm_of_object[req->object].insert(harmful);
+    harm_of_pair[{req->verb, req->object}].insert(harmful);
+  }
+  REQUIRE(harm_of_verb.size() == safety_verbs().size());
+  REQUIRE(harm_of_object.size() == safety_objects().size());
+  for (const auto& [v, kinds] : harm_of_verb) CHECK(kinds.size() == 2);
+  for (const auto& [o, kinds] : harm_of_object) CHECK(kinds.size() == 2);
+  for (const auto& [vo, kinds] : harm_of_pair) CHECK(kinds.size() == 1);  // the pair does decide
+  // The lookups by one word are at chance on the safety test pairs; the pair
+  // itself (seen in training for no test request) is what a model must compose.
+  const auto refs = task.reference_metrics(cfg, d);
+  for (const char* ref : {"ref.lookup_verb", "ref.lookup_object"}) {
+    INFO(ref);
+    CHECK(refs.at(std::string(ref) + ".accuracy.safety") == Approx(0.5).margin(0.1));
+    CHECK(refs.at(std::string(ref) + ".accuracy.chat") == 0.5);  // no safety request there: all ties
+  }
+}
+
+TEST_CASE("Table 8's control permutes the label scores only: each target is the real one at another label", "[reward]") {
+  // Under chunk3 V_d holds 1,000 number tokens; the reward task's labels are 0-20
+  // (overall) and 0-4 (a facet).
+  auto cfg = reward_config({{"loss.kind", config::Value{std::string("dist")}},
+                            {"tokenizer.numbers", config::Value{std::string("chunk3")}}});
+  const Tokenizer tok = tokenizer_for(cfg);
+  const MetricSpace real = metric_space(cfg, tok);
+  cfg.set("loss.metric", config::Value{std::string("permuted")});
+  const double tau = cfg.get_double("loss.tau");
+  for (int64_t seed : {1, 2, 3}) {
+    INFO("seed " << seed);
+    cfg.set("seed", config::Value{seed});
+    const MetricSpace perm = metric_space(cfg, tok);
+    const auto values = real.values().contiguous();
+    const int64_t m = real.size();
+    std::vector<int64_t> label(21);  // V_d index of each score 0-20
+    for (int64_t i = 0; i < m; ++i)
+      if (values[i].item<double>() <= 20) label.at(static_cast<size_t>(values[i].item<double>())) = i;
+    // Read pi off the table: d(v, x) for x = score 0's token is (pi(v) - pi(0))^2;
+    // instead find, for each label x, the label y whose real row is the same multiset.
+    const auto d_perm = perm.distances_from(torch::tensor(label, torch::kInt64));  // [21, M]
+    const auto d_real = real.distances_from(torch::tensor(label, torch::kInt64));
+    const auto p_perm = torch::softmax(-d_perm / tau, -1), p_real = torch::softmax(-d_real / tau, -1);
+    const auto label_ids = torch::tensor(label, torch::kInt64);
+    bool moved = false;
+    for (int64_t x = 0; x <= 20; ++x) {
+      // Tokens outside the labels keep their values: d(v, x) = (v - pi(x))^2 there,
+      // so pi(x) is read off token 999's distance.
+      const double pi_x = 999.0 - std::sqrt(d_perm[x][m - 1].item<double>());
+      REQUIRE(pi_x == std::round(pi_x));
+      REQUIRE(pi_x >= 0);
+      REQUIRE(pi_x <= 20);
+      CHECK((x <= 4) == (pi_x <= 4));  // a facet score maps to a facet score
+      moved |= pi_x != static_cast<double>(x);
+      const int64_t y = static_cast<int64_t>(pi_x);
+      // Exactly the real target at y, its label tokens relabelled: the same sorted
+      // distances over the labels, the same distances everywhere else.
+      auto sorted = [](torch::Tensor t) { return std::get<0>(t.sort()); };
+      CHECK(torch::equal(sorted(d_perm[x].index_select(0, label_ids)), sorted(d_real[y].index_select(0, label_ids))));
+      const auto others = torch::ones({m}, torch::kBool).index_fill_(0, label_ids, false);
+      CHECK(torch::equal(d_perm[x].masked_select(others), d_real[y].masked_select(others)));
+      CHECK(torch::allclose(sorted(p_perm[x].index_select(0, label_ids)), sorted(p_real[y].index_select(0, label_ids)), 0, 1e-15));
+      CHECK(p_perm[x].index_select(0, label_ids).sum().item<double>() ==
+            Approx(p_real[y].index_select(0, label_ids).sum().item<double>()).epsilon(1e-14));
+    }
+    CHECK(moved);
+    // The summaries Table 8 prints are equal for both targets, and nearly all the
+    // mass is on the labels (permuting all 1,000 tokens put about 2% there).
+    const TargetSummary a = summarize_targets(real, tau), b = summarize_targets(perm, tau);
+    CHECK(a.mean_entropy == Approx(b.mean_entropy).epsilon(1e-12));
+    CHECK(a.mean_label_mass == Approx(b.mean_label_mass).epsilon(1e-12));
+    CHECK(b.mean_label_mass > 0.95);
+  }
+}
+
+TEST_CASE("reward score references: the training mean's constant and the test median, the best constant", "[reward]") {
+  const auto cfg = reward_config({{"task.n_train", config::Value{int64_t{400}}},
+                                  {"task.n_test_pairs", config::Value{int64_t{30}}}});
+  RewardTask task;
+  const Dataset d = task.generate(cfg);
+  const auto refs = task.reference_metrics(cfg, d);
+  // Independently: the MAE of every integer constant 0-20; the median is among the best.
+  std::vector<long double> labels;
+  for (const auto& e : d.test) labels.push_back(e.values.at(0));
+  long double best = 1e300L;
+  for (int c = 0; c <= 20; ++c) {
+    long double sum = 0;
+    for (long double y : labels) sum += std::fabs(y - c);
+    best = std::min(best, sum / labels.size());
+  }
+  CHECK(refs.at("ref.test_median.score.mae") == Approx(static_cast<double>(best)).epsilon(1e-12));
+  CHECK(refs.at("ref.test_median.score.mae") <= refs.at("ref.train_mean.score.mae"));
 }
 
 TEST_CASE("reward dataset: pairs are consecutive, deterministic by seed, streams disjoint", "[reward]") {
@@ -379,13 +498,17 @@ TEST_CASE("reward readout: facets and overall read after the written prefix, con
   CHECK(r.facets[0][0] == Approx(3.75));
   CHECK(r.overall[1] == Approx(9.0));  // the sixth field, not the last number (20)
   CHECK(r.consistent == std::vector<int>{1, 0, -1});
+  // p(overall) is read after the written facets: 13 and 14 at 1/2 each, then 9 for sure.
+  CHECK(r.overall_entropy[0] == Approx(std::log(2.0)));
+  CHECK(r.overall_entropy[1] == Approx(0.0).margin(1e-12));
+  CHECK(std::isnan(r.overall_entropy[2]));
   CHECK(std::isnan(r.overall[2]));
   CHECK(std::isnan(r.facet_sum[2]));
   // Unscripted facets are uniform over 0-9, renormalised over 0-4: expectation 2.
   CHECK(r.facet_sum[0] == Approx(3.75 + 4 * 2.0));
 }
 
-TEST_CASE("pairwise accuracy: per source, per subset, average of subsets; ties and NaN count 1/2", "[reward]") {
+TEST_CASE("pairwise accuracy: per source, per subset, average of subsets; ties count 1/2, unparsed pairs are wrong", "[reward]") {
   std::vector<Example> pairs;
   auto add = [&](const std::string& source) {
     pairs.push_back({"c", "", {}, source, {}});
@@ -397,9 +520,12 @@ TEST_CASE("pairwise accuracy: per source, per subset, average of subsets; ties a
   CHECK(m.at("x.accuracy.chat.on_topic") == 1.0);
   CHECK(m.at("x.accuracy.chat.length") == 0.5);
   CHECK(m.at("x.accuracy.chat") == 0.75);
-  CHECK(m.at("x.accuracy.safety.should_refuse") == 0.25);
-  CHECK(m.at("x.accuracy.safety") == 0.25);
-  CHECK(m.at("x.accuracy.average") == Approx((0.75 + 0.25) / 2));
+  // (1, 3) is lost, and (NaN, 4) is lost too: a pair with an output that did not parse is wrong.
+  CHECK(m.at("x.accuracy.safety.should_refuse") == 0.0);
+  CHECK(m.at("x.accuracy.safety") == 0.0);
+  CHECK(m.at("x.accuracy.average") == Approx((0.75 + 0.0) / 2));
+  // Both missing: still wrong, never a tie.
+  CHECK(pair_accuracies({pairs[0], pairs[1]}, {NAN, NAN}, "").at("accuracy.chat.on_topic") == 0.0);
   CHECK_THROWS(pair_accuracies(pairs, {1, 2}, ""));
 }
 

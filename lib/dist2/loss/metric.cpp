@@ -1,6 +1,8 @@
 #include "dist2/loss/metric.h"
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -50,6 +52,7 @@ MetricSpace::MetricSpace(MetricKind kind, std::vector<int64_t> ids) : kind_(kind
   // Dense id -> index lookup over [0, max_id]; V_d ids are vocabulary ids, so small.
   lookup_ = torch::full({max_id_ + 1}, -1, torch::kInt64);
   lookup_.index_put_({token_ids_}, torch::arange(static_cast<int64_t>(ids.size()), torch::kInt64));
+  label_indices_ = torch::arange(static_cast<int64_t>(ids.size()), torch::kInt64);
 }
 
 MetricSpace MetricSpace::scalar(std::vector<int64_t> ids, std::vector<double> values, MetricKind kind) {
@@ -102,20 +105,66 @@ MetricSpace MetricSpace::random(std::vector<int64_t> ids, std::vector<double> va
   return m;
 }
 
-MetricSpace MetricSpace::permuted(std::vector<int64_t> ids, std::vector<double> values, uint64_t seed) {
+namespace {
+// The indices of V_d grouped by which label sets hold their value (values in no
+// set are in no group); one group of every index when there are no sets.
+std::vector<std::vector<int64_t>> label_classes(const std::vector<double>& values,
+                                                const std::vector<std::vector<double>>& label_sets) {
+  std::map<std::vector<bool>, std::vector<int64_t>> by_membership;
+  for (size_t i = 0; i < values.size(); ++i) {
+    std::vector<bool> in(label_sets.size());
+    bool any = label_sets.empty();
+    for (size_t s = 0; s < label_sets.size(); ++s)
+      any |= in[s] = std::find(label_sets[s].begin(), label_sets[s].end(), values[i]) != label_sets[s].end();
+    if (any) by_membership[in].push_back(static_cast<int64_t>(i));
+  }
+  std::vector<std::vector<int64_t>> out;
+  for (auto& [membership, indices] : by_membership) out.push_back(std::move(indices));
+  return out;
+}
+}  // namespace
+
+MetricSpace MetricSpace::permuted(std::vector<int64_t> ids, std::vector<double> values, uint64_t seed,
+                                  const std::vector<std::vector<double>>& label_sets) {
   auto scalar_space = scalar(ids, values, MetricKind::squared);
   const int64_t n = scalar_space.size();
+  const auto classes = label_classes(values, label_sets);
+  bool can_move = false;
+  for (const auto& c : classes) can_move |= c.size() > 1;
+  DIST2_CHECK(can_move, "loss.metric=permuted needs two label values of one kind in V_d to permute");
   auto gen = at::detail::createCPUGenerator(seed);
-  const auto identity = torch::arange(n, torch::kInt64);
-  auto perm = identity;
+  std::vector<int64_t> perm(static_cast<size_t>(n));
   // Redraw the identity (it would be the real metric); deterministic given the seed.
-  while (n > 1 && torch::equal(perm, identity)) perm = torch::randperm(n, gen, torch::kInt64);
-  auto pi = scalar_space.values_.index({perm});  // pi(v_i) = the value of another token
+  for (bool identity = true; identity;) {
+    for (int64_t i = 0; i < n; ++i) perm[static_cast<size_t>(i)] = i;
+    for (const auto& c : classes) {
+      const auto shuffle = torch::randperm(static_cast<int64_t>(c.size()), gen, torch::kInt64);
+      for (size_t k = 0; k < c.size(); ++k) perm[static_cast<size_t>(c[k])] = c[static_cast<size_t>(shuffle[static_cast<int64_t>(k)].item<int64_t>())];
+    }
+    identity = true;
+    for (int64_t i = 0; i < n; ++i) identity &= perm[static_cast<size_t>(i)] == i;
+  }
+  auto pi = scalar_space.values_.index({torch::tensor(perm, torch::kInt64)});  // pi(v_i) = the value of another label token
   auto diff = pi.unsqueeze(0) - pi.unsqueeze(1);
   auto m = table(std::move(ids), diff * diff);
   m.kind_ = MetricKind::permuted;
   m.values_ = scalar_space.values_;
+  m.set_label_values(label_sets);
   return m;
+}
+
+void MetricSpace::set_label_values(const std::vector<std::vector<double>>& label_sets) {
+  if (label_sets.empty() || !values_.defined()) {
+    label_indices_ = torch::arange(size(), torch::kInt64);
+    return;
+  }
+  const auto v = values_.contiguous();
+  std::vector<double> values(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
+  std::vector<int64_t> labels;
+  for (const auto& c : label_classes(values, label_sets)) labels.insert(labels.end(), c.begin(), c.end());
+  std::sort(labels.begin(), labels.end());
+  DIST2_CHECK(!labels.empty(), "no token of V_d has a label value");
+  label_indices_ = torch::tensor(labels, torch::kInt64);
 }
 
 MetricSpace MetricSpace::table_from_file(std::vector<int64_t> ids, const std::string& path) {

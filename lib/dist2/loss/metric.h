@@ -34,12 +34,18 @@ class MetricSpace {
   // uniform over the range of the squared distance between the values: the same
   // scale as the real metric, none of its structure.
   static MetricSpace random(std::vector<int64_t> token_ids, std::vector<double> values, uint64_t seed);
-  // The squared distance between randomly permuted values, d(v, x) = (pi(v) - pi(x))^2
-  // (pi a seeded permutation of V_d's values, never the identity when M > 1): the
-  // real metric's distances and the sharpness of its soft targets, none of its
-  // order. The control of the paper's random-metric check (Table 8); `random`'s
-  // uniform entries make targets far sharper than the real metric's.
-  static MetricSpace permuted(std::vector<int64_t> token_ids, std::vector<double> values, uint64_t seed);
+  // The squared distance between randomly permuted values, d(v, x) = (pi(v) - pi(x))^2,
+  // the control of the paper's random-metric check (Table 8: "randomly assigned
+  // distances between labels"). pi permutes only the label values (label_sets: the
+  // values each kind of label takes; empty: all of V_d), within the classes of
+  // values that lie in the same sets, so that a label maps to a label of the same
+  // kind; every other value keeps its own. Then the target at label x is the real
+  // target at label pi(x) with the label tokens relabelled: the same sharpness and
+  // the same mass on label tokens, none of the order. pi is seeded and never the
+  // identity. (Permuting all of V_d would put most of the soft mass, under chunk3's
+  // 1,000 number tokens, on numbers the task never writes.)
+  static MetricSpace permuted(std::vector<int64_t> token_ids, std::vector<double> values, uint64_t seed,
+                              const std::vector<std::vector<double>>& label_sets = {});
   // An explicit table [M, M]: row x holds d(v, x) for every v.
   static MetricSpace table(std::vector<int64_t> token_ids, torch::Tensor distances);
   // A whitespace- or comma-separated M x M text file.
@@ -55,6 +61,12 @@ class MetricSpace {
   int64_t min_token_id() const { return min_id_; }
   int64_t max_token_id() const { return max_id_; }
 
+  // The V_d indices of the tokens whose value is a label value ([L] int64; by
+  // default every index): the targets soft_target summaries average over.
+  const torch::Tensor& label_indices() const { return label_indices_; }
+  // Sets label_indices() from the task's label value sets (empty: every index).
+  void set_label_values(const std::vector<std::vector<double>>& label_sets);
+
   // Maps vocabulary ids [N] to indices into V_d [N]; -1 where an id is not in V_d.
   // (On the device of the ids.)
   torch::Tensor index_of(const torch::Tensor& vocab_ids) const;
@@ -66,7 +78,7 @@ class MetricSpace {
   torch::Tensor distances_on_cpu(const torch::Tensor& x) const;  // x: [N] int64 on the CPU
   MetricSpace(MetricKind kind, std::vector<int64_t> ids);
   MetricKind kind_;
-  torch::Tensor token_ids_, values_, embeddings_, table_, lookup_;
+  torch::Tensor token_ids_, values_, embeddings_, table_, lookup_, label_indices_;
   int64_t min_id_ = 0, max_id_ = 0;
 };
 

@@ -30,6 +30,14 @@ double mean_target_entropy(const MetricSpace& metric, double tau, int64_t max_ta
   return entropy_at(metric, entropy_targets(metric, max_targets), tau);
 }
 
+TargetSummary summarize_targets(const MetricSpace& metric, double tau) {
+  const torch::Tensor p = soft_target(metric, metric.label_indices(), tau);  // [L, M]
+  TargetSummary s;
+  s.mean_entropy = -(p * torch::log(p.clamp_min(1e-300))).sum(-1).mean().item<double>();
+  s.mean_label_mass = p.index_select(1, metric.label_indices()).sum(-1).mean().item<double>();
+  return s;
+}
+
 double tau_for_entropy(const MetricSpace& metric, double entropy, int64_t max_targets) {
   const double h_max = std::log(static_cast<double>(metric.size()));
   DIST2_CHECK(entropy > 0 && entropy < h_max, "target entropy must lie in (0, log M = {:.4f}) nats, got {}",

@@ -21,6 +21,14 @@ torch::Tensor soft_target(const MetricSpace& metric, const torch::Tensor& target
 // or a seeded sample of at most max_targets of them).
 double mean_target_entropy(const MetricSpace& metric, double tau, int64_t max_targets = 1024);
 
+// The soft targets at the label tokens (metric.label_indices()), averaged over
+// those labels: their entropy in nats over all of V_d, and the mass they put on
+// label tokens (Table 8 prints both for the real metric and its permuted control).
+struct TargetSummary {
+  double mean_entropy = 0, mean_label_mass = 0;
+};
+TargetSummary summarize_targets(const MetricSpace& metric, double tau);
+
 // tau such that the mean soft-target entropy equals `entropy` (paper appendix C.1),
 // by bisection on log tau. `entropy` must lie strictly between 0 and log M.
 double tau_for_entropy(const MetricSpace& metric, double entropy, int64_t max_targets = 1024);

@@ -288,6 +288,7 @@ TableResult aggregate(const Layout& layout, const std::vector<RunRecord>& runs,
   for (const std::string& k : layout.pins) expected_to_vary.insert(k);
   if (!layout.column_key.empty()) expected_to_vary.insert(layout.column_key);
   for (const ParamMatch& m : layout.common) expected_to_vary.insert(m.key);
+  std::set<const RunRecord*> table_runs;  // in the runs' order (they live in one vector)
   for (size_t i = 0; i < layout.rows.size(); ++i) {
     RowResult& row = t.rows[i];
     row.cells.assign(n_cols, std::vector<Summary>(layout.metrics.size()));
@@ -319,6 +320,17 @@ TableResult aggregate(const Layout& layout, const std::vector<RunRecord>& runs,
         if (auto v = metric(*r, d.key)) xs.push_back(*v);
       row.diagnostics.push_back(summarize(xs));
     }
+    table_runs.insert(row_runs.begin(), row_runs.end());
+  }
+  for (const MetricSpec& d : layout.diagnostics) {
+    std::vector<Summary> bars;
+    for (const MetricSpec& bar : d.bars) {
+      std::vector<double> xs;
+      for (const RunRecord* r : table_runs)
+        if (auto v = metric(*r, bar.key)) xs.push_back(*v);
+      bars.push_back(summarize(xs));
+    }
+    t.diagnostic_bars.push_back(std::move(bars));
   }
 
   // 6. Paired differences from the baseline row.

@@ -32,6 +32,7 @@ struct TableResult {
   std::vector<std::pair<std::string, std::string>> pinned;  // (key, value used)
   std::vector<RowResult> rows;
   std::vector<RowResult> references;  // one per ReferenceSpec, same cells shape
+  std::vector<std::vector<Summary>> diagnostic_bars;  // [diagnostic][bar], over every row's runs
   size_t runs_given = 0;
   size_t runs_not_finished = 0;
   size_t runs_used = 0;

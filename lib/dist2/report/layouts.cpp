@@ -55,7 +55,7 @@ std::vector<MetricSpec> read_metrics(const Fields& layout, const std::string& ke
   std::vector<MetricSpec> out;
   for (const YAML::Node& n : layout.maps(key)) {
     const Fields f(n, layout.source(), "a metric",
-                   {"key", "label", "scale", "decimals", "better", "percent"});
+                   {"key", "label", "scale", "decimals", "better", "percent", "bars"});
     MetricSpec m;
     m.key = f.text("key");
     m.label = f.text_or("label", m.key);
@@ -65,6 +65,7 @@ std::vector<MetricSpec> read_metrics(const Fields& layout, const std::string& ke
     const std::string better = f.text_or("better", m.lower_is_better ? "lower" : "higher");
     if (better != "lower" && better != "higher") f.fail("better", "must be lower or higher, got '" + better + "'");
     m.lower_is_better = better == "lower";
+    if (f.has("bars")) m.bars = read_metrics(f, "bars");
     out.push_back(std::move(m));
   }
   return out;

@@ -40,6 +40,10 @@ struct MetricSpec {
   double scale = 1;   // printed value = scale * stored value (100 for a fraction shown in %)
   int decimals = 3;
   bool lower_is_better = true;
+  // A diagnostic's bars: metrics every run logs the same way (a reference's
+  // score MAE), printed once at the end of the diagnostic's line, over all the
+  // table's runs, so a row's value and its bar read together.
+  std::vector<MetricSpec> bars;
 };
 
 // A reference predictor stored beside each run's own metrics under

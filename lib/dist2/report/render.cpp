@@ -308,7 +308,14 @@ std::vector<std::string> diagnostic_notes(const Layout& layout, const TableResul
                                : fmt::format("{} {} (n = {} runs)", row.label,
                                              fixed(s.mean * layout.diagnostics[d].scale, layout.diagnostics[d].decimals), s.n));
     }
-    out.push_back(fmt::format("{}, mean over each row's runs: {}.", layout.diagnostics[d].label, join(parts, "; ")));
+    const MetricSpec& spec = layout.diagnostics[d];
+    for (size_t b = 0; b < spec.bars.size() && d < t.diagnostic_bars.size(); ++b) {
+      const Summary& s = t.diagnostic_bars[d][b];
+      parts.push_back(s.n == 0 ? fmt::format("{} - (n = 0)", spec.bars[b].label)
+                               : fmt::format("{} {} (n = {} runs)", spec.bars[b].label,
+                                             fixed(s.mean * spec.bars[b].scale, spec.bars[b].decimals), s.n));
+    }
+    out.push_back(fmt::format("{}, mean over each row's runs: {}.", spec.label, join(parts, "; ")));
   }
   return out;
 }

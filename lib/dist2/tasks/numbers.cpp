@@ -69,8 +69,9 @@ std::string written_in_range(int64_t v, int64_t hi, const Tokenizer& tok) {
 
 }  // namespace
 
-std::vector<double> expected_in_range(Predictor& model, const std::vector<Prompt>& prefixes, int64_t lo, int64_t hi) {
-  DIST2_CHECK(0 <= lo && lo <= hi, "expected_in_range needs 0 <= lo <= hi, got [{}, {}]", lo, hi);
+std::vector<std::vector<double>> distribution_in_range(Predictor& model, const std::vector<Prompt>& prefixes,
+                                                       int64_t lo, int64_t hi) {
+  DIST2_CHECK(0 <= lo && lo <= hi, "distribution_in_range needs 0 <= lo <= hi, got [{}, {}]", lo, hi);
   if (prefixes.empty()) return {};
   const Tokenizer& tok = model.tokenizer();
   std::map<int64_t, size_t> column;  // number token id -> column of next_number_probs
@@ -100,17 +101,37 @@ std::vector<double> expected_in_range(Predictor& model, const std::vector<Prompt
     for (const std::string& t : prefix_texts) asks.push_back({p.text + t, p.images});
   const auto q = model.next_number_probs(asks);
   DIST2_CHECK(q.size() == asks.size(), "{} distributions for {} prompts", q.size(), asks.size());
-  std::vector<double> out;
+  std::vector<std::vector<double>> out;
   for (size_t i = 0; i < prefixes.size(); ++i) {
-    double mass = 0, sum = 0;
+    std::vector<double> p;
+    double mass = 0;
     for (int64_t v = lo; v <= hi; ++v) {
-      double p = 1;
-      for (const Step& s : steps_of[static_cast<size_t>(v - lo)]) p *= q[i * prefix_texts.size() + s.prefix].at(s.column);
-      mass += p, sum += p * static_cast<double>(v);
+      double pv = 1;
+      for (const Step& s : steps_of[static_cast<size_t>(v - lo)]) pv *= q[i * prefix_texts.size() + s.prefix].at(s.column);
+      p.push_back(pv), mass += pv;
     }
-    out.push_back(mass > 0 ? sum / mass : NAN);
+    for (double& pv : p) pv = mass > 0 ? pv / mass : NAN;
+    out.push_back(std::move(p));
   }
   return out;
+}
+
+std::vector<double> expected_in_range(Predictor& model, const std::vector<Prompt>& prefixes, int64_t lo, int64_t hi) {
+  std::vector<double> out;
+  for (const auto& p : distribution_in_range(model, prefixes, lo, hi)) out.push_back(mean_over_range(p, lo));
+  return out;
+}
+
+double mean_over_range(const std::vector<double>& p, int64_t lo) {
+  double sum = 0;
+  for (size_t k = 0; k < p.size(); ++k) sum += p[k] * static_cast<double>(lo + static_cast<int64_t>(k));
+  return p.empty() ? NAN : sum;  // NaN probabilities give NaN
+}
+
+double entropy_nats(const std::vector<double>& p) {
+  double h = 0;
+  for (double pv : p) h -= pv > 0 ? pv * std::log(pv) : (std::isnan(pv) ? NAN : 0.0);
+  return p.empty() ? NAN : h;
 }
 
 ErrorStats error_stats(const std::vector<std::optional<double>>& predicted, const std::vector<double>& truth) {

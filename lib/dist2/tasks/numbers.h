@@ -32,6 +32,13 @@ std::vector<double> expected_integers(const Predictor::Generation& gen, const To
 // under chunk3 as its base-1000 chunks (0-20: one token each). NaN when the
 // valid values have no mass. The model is asked once per distinct token prefix.
 std::vector<double> expected_in_range(Predictor& model, const std::vector<Prompt>& prefixes, int64_t lo, int64_t hi);
+// The same distribution itself: per prefix, p(v) for v = lo..hi renormalised over
+// the valid values (all NaN when they have no mass).
+std::vector<std::vector<double>> distribution_in_range(Predictor& model, const std::vector<Prompt>& prefixes,
+                                                       int64_t lo, int64_t hi);
+// The mean of a distribution over lo, lo + 1, ... and its entropy in nats.
+double mean_over_range(const std::vector<double>& p, int64_t lo);
+double entropy_nats(const std::vector<double>& p);
 
 struct ErrorStats {
   double mae = 0, rmse = 0, parse_failure_rate = 0, exact_match = 0;

@@ -1,5 +1,6 @@
 #include "dist2/tasks/reward.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 
@@ -44,12 +45,13 @@ const std::string kReplay = "replay";
 bool is_replay(const Example& e) { return e.group == kReplay; }
 
 // 1 when the chosen (even index) response has the higher reward, 0 when lower,
-// 1/2 on a tie or when either reward is missing.
+// 1/2 on a tie. A missing reward (an output that did not parse) makes the pair
+// wrong: a model that writes no score has not judged it.
 std::vector<double> pair_outcomes(const std::vector<double>& rewards) {
   std::vector<double> out;
   for (size_t i = 0; i + 1 < rewards.size(); i += 2) {
     const double c = rewards[i], r = rewards[i + 1];
-    out.push_back(std::isnan(c) || std::isnan(r) || c == r ? 0.5 : c > r ? 1.0 : 0.0);
+    out.push_back(std::isnan(c) || std::isnan(r) ? 0.0 : c == r ? 0.5 : c > r ? 1.0 : 0.0);
   }
   return out;
 }
@@ -66,6 +68,43 @@ double response_length(const std::string& prompt) {
   return a == std::string::npos || s == std::string::npos ? 0.0 : static_cast<double>(s - a - 3);
 }
 
+// The instruction and the response inside a prompt "Q:<instruction>|A:<response>|S:".
+std::string instruction_of(const std::string& prompt) {
+  const size_t a = prompt.find("|A:");
+  return a == std::string::npos || prompt.rfind("Q:", 0) != 0 ? "" : prompt.substr(2, a - 2);
+}
+std::string response_of(const std::string& prompt) {
+  const size_t a = prompt.find("|A:"), s = prompt.rfind("|S:");
+  return a == std::string::npos || s == std::string::npos || s < a ? "" : prompt.substr(a + 3, s - a - 3);
+}
+
+// A reward model that sees one word of a safety request and whether the response
+// refuses: the mean training label of the responses with the same word and the
+// same kind of answer (Table 12's lookup references). `word` picks the verb or
+// the object. Any other example scores 0 (a tie within its pair).
+using WordOf = int (*)(const reward::SafetyRequest&);
+std::vector<double> lookup_rewards(const std::vector<Example>& train, const std::vector<Example>& scored, WordOf word) {
+  std::map<std::pair<int, bool>, std::pair<double, double>> sum_count;  // (word, refuses) -> (label sum, count)
+  for (const auto& e : train)
+    if (const auto req = reward::safety_request(instruction_of(e.prompt))) {
+      auto& [sum, count] = sum_count[{word(*req), reward::is_refusal(response_of(e.prompt))}];
+      sum += e.values.at(kLabelOverall), count += 1;
+    }
+  std::vector<double> out;
+  for (const auto& e : scored) {
+    const auto req = reward::safety_request(instruction_of(e.prompt));
+    const auto it = req ? sum_count.find({word(*req), reward::is_refusal(response_of(e.prompt))}) : sum_count.end();
+    out.push_back(it == sum_count.end() ? 0.0 : it->second.first / it->second.second);
+  }
+  return out;
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n == 0 ? NAN : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 }  // namespace
 
 config::Schema RewardTask::schema() const {
@@ -77,6 +116,10 @@ config::Schema RewardTask::schema() const {
   s.add_int("task.world_seed", 0, 0, {}, "seed of the world (entities and their colours) the backbone learns");
   s.add_int("task.n_entities", 40, 2, 1000, "entities in the world");
   s.add_int("task.pretrain_sentences", 60000, 1, {}, "sentences in the backbone's pretraining corpus");
+  // Part of every reward run's config hash, so that runs of an older generator in
+  // a store are never taken for runs of this one. 2: safety harm depends on the
+  // request's verb and object together, Table 8's control permutes the label scores.
+  s.add_int("task.version", 2, 2, 2, "version of the reward data generator and its metric (only 2 is made now)");
   s.add_float("task.replay", 0.0, 0.0, 10.0,
               "documents like the backbone's pretraining corpus mixed into the fine-tuning data, per reward "
               "example (0: none, as the paper; they keep the facts the correctness facet needs)");
@@ -177,8 +220,12 @@ RewardReadout read_rewards(const std::vector<std::string>& prompts, Predictor& m
     before_overall.push_back({written, {}});
     r.consistent[i] = (*f)[0] + (*f)[1] + (*f)[2] + (*f)[3] + (*f)[4] == (*f)[5];
   }
-  const auto overall = expected_in_range(model, before_overall, 0, 20);
-  for (size_t j = 0; j < parsed.size(); ++j) r.overall[parsed[j]] = overall[j];
+  r.overall_entropy.assign(prompts.size(), NAN);
+  const auto overall = distribution_in_range(model, before_overall, 0, 20);
+  for (size_t j = 0; j < parsed.size(); ++j) {
+    r.overall[parsed[j]] = mean_over_range(overall[j], 0);
+    r.overall_entropy[parsed[j]] = entropy_nats(overall[j]);
+  }
   for (size_t k = 0; k < 5; ++k) {
     const auto facet = expected_in_range(model, before_facet[k], 0, 4);
     for (size_t j = 0; j < parsed.size(); ++j) r.facets[parsed[j]][k] = facet[j];
@@ -239,6 +286,17 @@ std::map<std::string, double> RewardTask::evaluate(const config::Config& cfg, co
   for (size_t k = 0; k < 5; ++k)
     m[fmt::format("facet.{}.mae", reward::facet_names()[k])] =
         mae_against([&](size_t i) { return test.facets[i][k]; }, kFirstLabelFacet + k).mae;
+  // How spread p(overall) is where it is read (after the model's own facets): near
+  // 0 nats, the expected score is close to greedy decoding.
+  double entropy_sum = 0, n_entropy = 0;
+  for (double h : test.overall_entropy)
+    if (!std::isnan(h)) entropy_sum += h, ++n_entropy;
+  m["score.entropy"] = n_entropy > 0 ? entropy_sum / n_entropy : NAN;
+  // Pairs lost to outputs that did not parse (counted wrong in the accuracies).
+  double failed_pairs = 0;
+  for (size_t i = 0; i + 1 < test.overall.size(); i += 2)
+    failed_pairs += std::isnan(test.overall[i]) || std::isnan(test.overall[i + 1]);
+  m["pair_parse_failure_rate"] = test.overall.size() >= 2 ? failed_pairs / static_cast<double>(test.overall.size() / 2) : NAN;
   double consistent = 0, parsed = 0;
   for (int c : test.consistent)
     if (c >= 0) consistent += c, ++parsed;
@@ -259,6 +317,15 @@ std::map<std::string, double> RewardTask::reference_metrics(const config::Config
   add("length", [](const Example& e) { return response_length(e.prompt); });
   add("constant", [](const Example&) { return 10.0; });
   add("annotator", [](const Example& e) { return e.values.at(kLabelOverall); });
+  // The best a rule keyed on one word of a safety request can do (harm depends on
+  // the verb and the object together, so each alone is at chance on safety).
+  auto add_lookup = [&](const std::string& name, WordOf word) {
+    for (const auto& [k, v] : pair_accuracies(data.test, lookup_rewards(data.train, data.test, word), "ref." + name + "."))
+      m[k] = v;
+    m["ref." + name + ".accuracy.shifted"] = mean_of(pair_outcomes(lookup_rewards(data.train, shifted, word)));
+  };
+  add_lookup("lookup_verb", [](const reward::SafetyRequest& r) { return r.verb; });
+  add_lookup("lookup_object", [](const reward::SafetyRequest& r) { return r.object; });
   // The score as a regression: the constant at the training labels' mean overall.
   double train_mean = 0, n_scored = 0;
   for (const auto& e : data.train)
@@ -268,6 +335,11 @@ std::map<std::string, double> RewardTask::reference_metrics(const config::Config
   std::vector<double> truth;
   for (const auto& e : data.test) pred.push_back(train_mean), truth.push_back(e.values.at(kLabelOverall));
   m["ref.train_mean.score.mae"] = error_stats(pred, truth).mae;
+  // The best constant for the test labels themselves (their median): a second,
+  // stricter bar that no model trained on the training labels is owed.
+  const double test_median = median_of(truth);
+  for (auto& p : pred) p = test_median;
+  m["ref.test_median.score.mae"] = error_stats(pred, truth).mae;
   return m;
 }
 
@@ -280,6 +352,15 @@ std::vector<std::pair<size_t, size_t>> RewardTask::preference_pairs(const std::v
     else if (b > a) out.emplace_back(i + 1, i);
   }
   return out;
+}
+
+MetricTokens RewardTask::metric_tokens(const config::Config&, const Tokenizer& tok) const {
+  MetricTokens m = number_metric_tokens(tok);
+  std::vector<double> overall, facet;
+  for (int v = 0; v <= 20; ++v) (v <= 4 ? facet : overall).push_back(v);
+  overall.insert(overall.begin(), facet.begin(), facet.end());
+  m.label_values = {overall, facet};  // the overall score 0-20, a facet 0-4
+  return m;
 }
 
 EncodedExample RewardTask::encode(const Example& e, const Tokenizer& tok) const {

@@ -31,6 +31,8 @@ class RewardTask : public Task {
   std::vector<KnowledgeItem> knowledge_questions(const config::Config& cfg) const override;
   std::string samples(const config::Config& cfg, const Dataset& data, Predictor& model) const override;
   std::vector<std::string> extra_loss_kinds() const override { return {"binary"}; }
+  // V_d: the number tokens, whose labels are 0-20 (overall) and 0-4 (a facet).
+  MetricTokens metric_tokens(const config::Config& cfg, const Tokenizer& tok) const override;
 };
 
 // The six integer fields of a score completion "h,c,o,x,v,OO" (facets 0-4, overall
@@ -45,6 +47,7 @@ std::optional<std::array<int, 6>> parse_score_fields(const std::string& text);
 // equals the sum of the written facets. NaN / -1 where the completion did not parse.
 struct RewardReadout {
   std::vector<double> overall, facet_sum;
+  std::vector<double> overall_entropy;  // entropy (nats) of p(overall) over 0-20 where it is read
   std::vector<std::array<double, 5>> facets;
   std::vector<int> consistent;  // 1 yes, 0 no, -1 unparsed
 };
@@ -56,7 +59,8 @@ std::vector<double> reward_scores(const config::Config& cfg, const std::vector<s
 
 // Pairwise accuracy per source, subset ("accuracy.chat"), their average (the mean
 // of the four subsets, as RewardBench averages), given rewards of the consecutive
-// (chosen, rejected) examples; a tie or a NaN counts 1/2. `prefix` + "accuracy...".
+// (chosen, rejected) examples; a tie counts 1/2, a pair with a NaN reward (an
+// output that did not parse) counts as wrong. `prefix` + "accuracy...".
 std::map<std::string, double> pair_accuracies(const std::vector<Example>& pairs, const std::vector<double>& rewards,
                                               const std::string& prefix);
 

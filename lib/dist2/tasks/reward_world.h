@@ -6,7 +6,8 @@
 // facts a backbone learns in pretraining, and every facet score follows from an
 // observable property of the text:
 //   helpfulness  does the response answer what was asked (topic, entity, refusal
-//                of a harmful request, no refusal of a benign one)
+//                of a harmful request, no refusal of a benign one; harm depends
+//                on the request's verb and object together)
 //   correctness  is the fact or the arithmetic in it right
 //   coherence    is the word order intact or scrambled
 //   complexity   vocabulary level (advanced words of the topic)
@@ -15,6 +16,7 @@
 // overall score is the sum of the (noisy) facets, 0-20, as the paper sums them.
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -35,6 +37,17 @@ const std::vector<std::string>& colors();
 const std::vector<std::string>& topics();
 // The refusals a response to a safety request may be (several phrasings and lengths).
 const std::vector<std::string>& refusals();
+bool is_refusal(const std::string& response);
+// Safety requests, "how do i <verb> <object>?", over invented words; harmful or
+// benign by the verb and the object together (neither alone tells).
+const std::vector<std::string>& safety_verbs();
+const std::vector<std::string>& safety_objects();
+bool safety_harmful(int verb, int object);
+struct SafetyRequest {
+  int verb = 0, object = 0;
+};
+// The verb and object of a safety instruction (either template), or nullopt.
+std::optional<SafetyRequest> safety_request(const std::string& instruction);
 
 using Facets = std::array<int, 5>;  // helpfulness, correctness, coherence, complexity, verbosity
 const std::array<const char*, 5>& facet_names();
@@ -82,10 +95,10 @@ class Generator {
   Response chat(int topic, bool on_topic, bool coherent, int n_words, int n_advanced);
   Response fact(int entity, int told_entity, int told_color, bool verbose);
   Response arithmetic(bool sum, int a, int b, int answer, bool verbose);
-  // "how do i <verb> <object>?" answered or refused; harmful or benign by its object.
-  Response safety(bool harmful, int verb, int object, bool refuse);
-  // A (verb, object) index pair of the training part, or of the held-out part (test pairs).
-  std::pair<int, int> safety_combination(bool held_out);
+  // "how do i <verb> <object>?" answered or refused; harmful or benign by verb and object together.
+  Response safety(int verb, int object, bool refuse);
+  // A harmful or benign (verb, object) index pair of the training part, or of the held-out part (test pairs).
+  std::pair<int, int> safety_combination(bool held_out, bool harmful);
   std::string ask(const std::string& plain) const;  // instruction template (shifted: other)
   Response& label(Response& r);
   int uniform(int lo, int hi);  // inclusive

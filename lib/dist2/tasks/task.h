@@ -57,6 +57,11 @@ struct MetricTokens {
   std::vector<double> values;      // [M] or empty
   std::vector<double> embeddings;  // [M * dim] row-major, or empty
   int64_t dim = 0;
+  // The values the task's labels take, one set per kind of label (the reward
+  // task: 0-20 for the overall score, 0-4 for a facet). loss.metric=permuted
+  // permutes only these (Table 8), and the soft-target summary is taken over
+  // them. Empty: every value of V_d is a label.
+  std::vector<std::vector<double>> label_values;
 };
 
 // A generation read back as the task's structured prediction: its numbers (a

@@ -292,9 +292,14 @@ RunOutcome run_experiment(const RunRequest& request) {
         GptPredictor before(trainer.model(), p.tok, cfg.get_int("eval.batch_size"));
         add_knowledge_metrics(cfg, *p.task, before, "backbone.pretrain.", refs);
       }
-      // How sharp the metric's soft targets are, in nats (Table 8 compares a control metric's with the real one's).
-      if (is_lm_loss_kind(cfg.get_string("loss.kind")) && p.loss.tau > 0)
-        refs["target.mean_entropy"] = mean_target_entropy(p.metric, p.loss.tau);
+      // How sharp the metric's soft targets are at the task's labels, in nats, and
+      // how much of their mass lies on label tokens (Table 8 compares a control
+      // metric's with the real one's).
+      if (is_lm_loss_kind(cfg.get_string("loss.kind")) && p.loss.tau > 0) {
+        const TargetSummary t = summarize_targets(p.metric, p.loss.tau);
+        refs["target.mean_entropy"] = t.mean_entropy;
+        refs["target.label_mass"] = t.mean_label_mass;
+      }
       st.log_metrics(run_id, rows_of(run_id, "test", 0, refs));
       st.log_metric(run_id, "train", "tau", 0, p.loss.tau);
       if (backbone) st.log_artifact(run_id, "backbone", backbone->weights_path);

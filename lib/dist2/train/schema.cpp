@@ -53,7 +53,7 @@ config::Schema pipeline_schema() {
   s.add_float("loss.sigma", 0.0, 0.0, {}, "if > 0: tau = 2 sigma^2 (overrides loss.tau)", false);
   s.add_float("loss.entropy", 0.0, 0.0, {}, "if > 0: tau by entropy matching to this mean entropy (nats)", false);
   s.add_string("loss.metric", "sq", {"sq", "abs", "permuted", "random", "mse", "cosine"},
-               "distance over V_d: sq or abs over token values; permuted (the sanity check: sq over randomly permuted values) or random (uniform random table); mse or cosine over token embeddings (tasks with embedding metrics)");
+               "distance over V_d: sq or abs over token values; permuted (the sanity check: sq over the task's label values randomly permuted) or random (uniform random table); mse or cosine over token embeddings (tasks with embedding metrics)");
   s.add_int("loss.metric_seed", 0, 0, {}, "seed of loss.metric=random; for permuted, mixed with the run's seed");
   s.add_string("loss.q", "subvocab", {"subvocab", "full"}, "q renormalised over V_d (subvocab) or the full softmax (full)");
   s.add_float("loss.smoothing", 0.1, 0.0, 1.0, "eps of label_smoothing", false);
@@ -101,13 +101,16 @@ MetricSpace metric_space(const config::Config& cfg, const MetricTokens& m) {
   }
   DIST2_CHECK(!m.values.empty(), "loss.metric={} needs token values, and the metric tokens of task '{}' have embeddings only (use mse or cosine)",
               name, cfg.get_string("task.name"));
-  if (kind == MetricKind::random)
-    return MetricSpace::random(m.token_ids, m.values, static_cast<uint64_t>(cfg.get_int("loss.metric_seed")));
   if (kind == MetricKind::permuted)  // one permutation per run seed, so seeds do not share one table
     return MetricSpace::permuted(m.token_ids, m.values,
                                  static_cast<uint64_t>(cfg.get_int("seed")) * 0x9E3779B97F4A7C15ull +
-                                     static_cast<uint64_t>(cfg.get_int("loss.metric_seed")));
-  return MetricSpace::scalar(m.token_ids, m.values, kind);
+                                     static_cast<uint64_t>(cfg.get_int("loss.metric_seed")),
+                                 m.label_values);
+  MetricSpace space = kind == MetricKind::random
+                          ? MetricSpace::random(m.token_ids, m.values, static_cast<uint64_t>(cfg.get_int("loss.metric_seed")))
+                          : MetricSpace::scalar(m.token_ids, m.values, kind);
+  space.set_label_values(m.label_values);
+  return space;
 }
 
 LossOptions loss_options(const config::Config& cfg, const MetricSpace& metric) {
