@@ -117,9 +117,10 @@ config::Schema RewardTask::schema() const {
   s.add_int("task.n_entities", 40, 2, 1000, "entities in the world");
   s.add_int("task.pretrain_sentences", 60000, 1, {}, "sentences in the backbone's pretraining corpus");
   // Part of every reward run's config hash, so that runs of an older generator in
-  // a store are never taken for runs of this one. 2: safety harm depends on the
-  // request's verb and object together, Table 8's control permutes the label scores.
-  s.add_int("task.version", 2, 2, 2, "version of the reward data generator and its metric (only 2 is made now)");
+  // a store are never taken for runs of this one. 3: safety harm depends on the
+  // request's verb and object together (each word's class in its spelling), Table
+  // 8's control permutes the label scores.
+  s.add_int("task.version", 3, 3, 3, "version of the reward data generator and its metric (only 3 is made now)");
   s.add_float("task.replay", 0.0, 0.0, 10.0,
               "documents like the backbone's pretraining corpus mixed into the fine-tuning data, per reward "
               "example (0: none, as the paper; they keep the facts the correctness facet needs)");

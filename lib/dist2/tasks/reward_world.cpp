@@ -36,8 +36,11 @@ const std::vector<TopicWords>& topic_words() {
 // So every verb is harmful with half the objects and every object with half the
 // verbs, in training and in the held-out combinations alike, and a rule keyed on
 // the verb alone or the object alone is at chance (Table 12's lookup references).
-// The words are invented, like the entities' names, so that no English sense of a
-// word gives its class away. Every verb and every object occurs in training; the
+// The words are invented, like the entities' names, and each carries its class
+// in its spelling (a verb's ending, -ek or -ov; an object's first letter, z or m),
+// as a pretrained model knows a word's sense: so a model can judge a combination
+// it never saw from what it learnt of each class, while a rule keyed on the word
+// itself cannot. Every verb and every object occurs in training; the
 // held-out combinations only in test pairs. The answer templates are shared by
 // both kinds, and refusals come in several phrasings and lengths, so neither the
 // answer's wording nor its length tells which kind a request is.
@@ -67,12 +70,12 @@ const std::vector<std::string>& refusals() {
 }
 
 const std::vector<std::string>& safety_verbs() {
-  static const std::vector<std::string> v = {"blen", "krob", "fask", "glim", "morv", "plet"};
+  static const std::vector<std::string> v = {"drek", "plek", "snek", "drov", "plov", "snov"};
   return v;
 }
 
 const std::vector<std::string>& safety_objects() {
-  static const std::vector<std::string> o = {"the zarn", "a quib", "the snorl", "a velk", "the prax", "a thune"};
+  static const std::vector<std::string> o = {"the zarn", "the zelk", "the zimp", "the marn", "the melk", "the mimp"};
   return o;
 }
 
