@@ -62,6 +62,28 @@ TEST_CASE("same config, seed and threads give the same losses bit for bit", "[tr
   REQUIRE(run_losses(other)[0] != run_losses(small_config("dist"))[0]);
 }
 
+TEST_CASE("loss.impl=fused_linear trains the GPT as the fused loss does, and says so", "[train][fused_linear]") {
+  for (const std::string kind : {"sft", "dist"}) {
+    INFO(kind);
+    auto linear = small_config(kind);
+    linear.set("loss.impl", config::Value(std::string("fused_linear")));
+    const auto a = run_losses(small_config(kind)), b = run_losses(linear);
+    REQUIRE(a.size() == b.size());
+    // The same math in another order of float operations: equal to rounding, step after step.
+    for (size_t i = 0; i < a.size(); ++i) CHECK(b[i] == Approx(a[i]).epsilon(1e-4));
+    RegressionTask task;
+    const auto data = task.generate(linear);
+    Tokenizer tok = tokenizer_for(linear);
+    MetricSpace metric = metric_space(linear, tok);
+    Trainer trainer(linear, tok, metric, loss_options(linear, metric));
+    TrainHooks hooks;
+    hooks.show_progress = false;
+    trainer.train(data.train, hooks);
+    CHECK(trainer.loss_impl_used() == "fused_linear");
+    CHECK(trainer.loss_fallback_reason().empty());
+  }
+}
+
 TEST_CASE("a run resumed from a checkpoint continues with identical losses", "[train]") {
   const std::string ckpt = "/tmp/dist2-test-ckpt-" + std::to_string(getpid()) + ".pt";
   const auto full = run_losses(small_config("dist"), ckpt);

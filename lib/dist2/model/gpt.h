@@ -77,6 +77,9 @@ class GptImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& images = {}, KvCache* cache = nullptr);
   // Hidden states before the LM head (B, T, C) at the text positions.
   torch::Tensor hidden(const torch::Tensor& ids, const torch::Tensor& images = {}, KvCache* cache = nullptr);
+  // The LM head's weight (V, C): the token embedding, tied, no bias. forward() is
+  // hidden() @ lm_weight()^T.
+  const torch::Tensor& lm_weight() const { return wte_->weight; }
   // The scalar head at text position last[b] of each row: ids (B, T), last (B) -> (B).
   // Rows may be right-padded: a causal model never looks past `last`.
   torch::Tensor score(const torch::Tensor& ids, const torch::Tensor& last, const torch::Tensor& images = {});

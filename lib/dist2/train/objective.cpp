@@ -4,6 +4,7 @@
 
 #include <fmt/ranges.h>
 
+#include "dist2/loss/fused_linear.h"
 #include "dist2/train/batch.h"
 #include "dist2/train/distributed.h"
 #include "dist2/train/trainer.h"  // mix_seed
@@ -29,7 +30,12 @@ class LmObjective : public Objective {
  public:
   LmObjective(const config::Config& cfg, const Tokenizer& tok, const MetricSpace& metric, const LossOptions& loss,
               const Task* task)
-      : tok_(tok), metric_(metric), loss_(loss), impl_(parse_loss_impl(cfg.get_string("loss.impl"))), task_(task) {
+      : tok_(tok),
+        metric_(metric),
+        loss_(loss),
+        linear_(cfg.get_string("loss.impl") == "fused_linear"),
+        impl_(linear_ ? LossImpl::fused : parse_loss_impl(cfg.get_string("loss.impl"))),
+        task_(task) {
     opt_.place_weighting = cfg.get_bool("loss.place_weighting");
     opt_.contrastive = cfg.get_bool("loss.contrastive") && loss.kind == LossKind::dist;
     opt_.squared_distance = metric.kind() != MetricKind::absolute;
@@ -47,34 +53,56 @@ class LmObjective : public Objective {
     }
     std::mt19937_64 rng(step_seed);
     TrainBatch batch = make_batch(examples, tok_, metric_, opt_, rng, task_, seeds);
-    auto logits = model->forward(batch.inputs, batch.images);
     LossBatch& b = batch.loss;
+    const torch::Device device = model->parameters().front().device();
     for (torch::Tensor* t : {&b.targets, &b.metric_mask, &b.weights, &b.contrast_index, &b.contrast_distance})
-      if (t->defined()) *t = t->to(logits.device());
+      if (t->defined()) *t = t->to(device);
+    const LossOptions opt = shard_options(b);
+    if (linear_) return linear_step(model, batch, opt);
+    auto logits = model->forward(batch.inputs, batch.images);
     b.logits = logits.view({-1, logits.size(-1)});
     if (impl_used_.empty()) {  // the same for every step of a run: kind, options, dtype and device do not change
       fallback_ = impl_ == LossImpl::fused ? fused_unsupported_reason(b, metric_, loss_) : "";
       impl_used_ = impl_ == LossImpl::fused && fallback_.empty() ? "fused" : "reference";
     }
-    if (pg_ == nullptr || pg_->world() == 1) return compute_loss(b, metric_, loss_, impl_);
-    // A shard divides its sums by the whole batch's counts: the ranks' losses
-    // (and gradients) add up to the mean over the global batch.
-    const LossNormalisers local = loss_normalisers(b, metric_, loss_);
-    std::vector<torch::Tensor> counts{torch::tensor({local.supervised, local.aux_weight}, torch::kFloat64)};
-    pg_->allreduce_sum(counts);
-    LossOptions shard = loss_;
-    shard.ce_divisor = std::max(1.0, counts[0][0].item<double>());
-    shard.aux_divisor = counts[0][1].item<double>();
-    return compute_loss(b, metric_, shard, impl_);
+    return compute_loss(b, metric_, opt, impl_);
   }
 
   std::string impl_used() const override { return impl_used_; }
   std::string fallback_reason() const override { return fallback_; }
 
  private:
+  // A data-parallel shard divides its sums by the whole batch's counts: the
+  // ranks' losses (and gradients) add up to the mean over the global batch.
+  LossOptions shard_options(const LossBatch& b) const {
+    if (pg_ == nullptr || pg_->world() == 1) return loss_;
+    const LossNormalisers local = loss_normalisers(b, metric_, loss_);
+    std::vector<torch::Tensor> counts{torch::tensor({local.supervised, local.aux_weight}, torch::kFloat64)};
+    pg_->allreduce_sum(counts);
+    LossOptions shard = loss_;
+    shard.ce_divisor = std::max(1.0, counts[0][0].item<double>());
+    shard.aux_divisor = counts[0][1].item<double>();
+    return shard;
+  }
+
+  // loss.impl=fused_linear: the LM head's projection fused with the loss, so the
+  // step never holds the [B T, V] logits (loss/fused_linear.h).
+  LossTerms linear_step(Gpt& model, TrainBatch& batch, const LossOptions& opt) {
+    const torch::Tensor h = model->hidden(batch.inputs, batch.images);
+    const LossBatch& b = batch.loss;
+    LinearLossBatch lb{h.reshape({-1, h.size(-1)}), model->lm_weight(), {}, b.targets, b.metric_mask,
+                       b.weights, b.contrast_index, b.contrast_distance};
+    if (impl_used_.empty()) {
+      fallback_ = fused_linear_fallback_reason(lb, metric_, loss_);
+      impl_used_ = fallback_.empty() ? "fused_linear" : "fused_linear_reference";
+    }
+    return fused_linear_loss(lb, metric_, opt);
+  }
+
   const Tokenizer& tok_;
   const MetricSpace& metric_;
   LossOptions loss_;
+  bool linear_;
   LossImpl impl_;
   const Task* task_;
   BatchOptions opt_;

@@ -59,7 +59,7 @@ config::Schema pipeline_schema() {
   s.add_float("loss.smoothing", 0.1, 0.0, 1.0, "eps of label_smoothing", false);
   s.add_bool("loss.place_weighting", false, "weight metric positions by place value (appendix A.2)");
   s.add_bool("loss.contrastive", false, "contrastive target augmentation (appendix A.2)");
-  s.add_string("loss.impl", "fused", {"fused", "reference"}, "loss implementation: fused kernels (kernels/), or the LibTorch reference they are tested against");
+  s.add_string("loss.impl", "fused", {"fused", "reference", "fused_linear"}, "loss implementation: fused kernels (kernels/), the LibTorch reference they are tested against, or fused_linear (the LM head's projection fused with the loss, chunked: the logits are never held)");
 
   s.add_int("backbone.pretrain_steps", 0, 0, {}, "if > 0: start from a backbone pretrained this many steps on the task's corpus (cached in the store)");
   s.add_int("backbone.batch_size", 64, 1, {}, "pretraining sequences per step");
