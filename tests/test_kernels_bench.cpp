@@ -48,6 +48,23 @@ TEST_CASE("dist2 bench loss --quick --json prints valid JSON with the expected k
   }
 }
 
+TEST_CASE("dist2 bench loss --fused-linear --quick --json: three paths, one loss, every measurement", "[kernels]") {
+  auto r = dist2::test::run_dist2("--threads 2 bench loss --fused-linear --quick --json --repeat 1");
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const nlohmann::json j = dist2::test::parse_json_output(r.out);
+  CHECK(j.at("bench") == "fused_linear");
+  REQUIRE(j.at("cases").size() == 1);
+  for (const auto& c : j.at("cases")) {
+    INFO(c.dump());
+    for (const char* key : {"composed_libtorch_s", "composed_fused_s", "fused_linear_s"}) CHECK(c.at(key).get<double>() > 0);
+    for (const char* key : {"composed_libtorch_peak_bytes", "composed_fused_peak_bytes", "fused_linear_peak_bytes"})
+      CHECK(c.contains(key));
+    CHECK(c.at("loss_rel_diff").get<double>() < 1e-5);  // the fused linear loss is the composed one's
+    CHECK(c.at("chunk_rows").get<int64_t>() >= 1);
+  }
+}
+
 TEST_CASE("dist2 bench train --quick --json: every split measured, best split and ratios consistent", "[kernels]") {
   auto r = dist2::test::run_dist2("bench train --quick --json --no-python --splits 1x1 --splits 1x2");
   INFO(r.out);

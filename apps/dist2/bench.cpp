@@ -17,20 +17,34 @@ namespace {
 
 struct BenchLossOptions {
   bench::LossBenchOptions lib;
+  bool fused_linear = false;
+  int64_t hidden = 512;
   bool json = false;
   bool no_python = false;
   std::string json_out;
 };
 
-void run_bench_loss(BenchLossOptions o) {
-  o.lib.python = !o.no_python;
-  const bench::LossBenchReport report = bench::run_loss_bench(o.lib);
+void write_report(const std::string& json, const std::string& table, const BenchLossOptions& o) {
   if (!o.json_out.empty()) {
     std::ofstream out(o.json_out);
-    out << bench::to_json(report);
+    out << json;
     DIST2_CHECK(out.good(), "cannot write --json-out '{}'", o.json_out);
   }
-  fmt::print("{}", o.json ? bench::to_json(report) : bench::to_table(report));
+  fmt::print("{}", o.json ? json : table);
+}
+
+void run_bench_loss(BenchLossOptions o) {
+  if (o.fused_linear) {
+    bench::LinearBenchOptions lo;
+    lo.n = o.lib.n, lo.hidden = o.hidden, lo.repeat = o.lib.repeat, lo.quick = o.lib.quick;
+    lo.seed = o.lib.seed, lo.filter = o.lib.filter;
+    const bench::LinearBenchReport report = bench::run_linear_bench(lo);
+    write_report(bench::to_json(report), bench::to_table(report), o);
+    return;
+  }
+  o.lib.python = !o.no_python;
+  const bench::LossBenchReport report = bench::run_loss_bench(o.lib);
+  write_report(bench::to_json(report), bench::to_table(report), o);
 }
 
 void setup_bench_loss(CLI::App& bench) {
@@ -51,6 +65,12 @@ void setup_bench_loss(CLI::App& bench) {
   cmd->add_option("--json-out", opt->json_out, "Also write the JSON to this file");
   cmd->add_option("--seed", opt->lib.seed, "Seed of the inputs")->capture_default_str();
   cmd->add_option("--filter", opt->lib.filter, "Run only the cases whose name contains this (e.g. V=32000)");
+  cmd->add_flag("--fused-linear", opt->fused_linear,
+                "Instead: the loss from hidden states and the output weight, composed (logits, then the loss) "
+                "against the fused linear loss that never holds the logits: time and peak memory");
+  cmd->add_option("--hidden", opt->hidden, "With --fused-linear: the hidden width d")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->callback([opt] { run_bench_loss(*opt); });
 }
 

@@ -13,6 +13,7 @@
 
 #include "dist2/bench/harness.h"
 #include "dist2/loss/fused.h"
+#include "dist2/loss/fused_linear.h"
 #include "dist2/loss/loss.h"
 #include "dist2/util/error.h"
 #include "dist2/util/json.h"
@@ -314,6 +315,7 @@ LossBenchResult bench_case(const LossBenchCase& c, const torch::Device& device, 
 
 std::string gib(double bytes) { return std::isfinite(bytes) ? fmt::format("{:.2f}", bytes / (1024.0 * 1024 * 1024)) : "-"; }
 std::string ms(double s) { return std::isfinite(s) ? fmt::format("{:.1f}", 1e3 * s) : "-"; }
+std::string ratio(double r, const char* unit) { return std::isfinite(r) ? fmt::format("{:.2f}{}", r, unit) : "-"; }
 
 }  // namespace
 
@@ -429,6 +431,152 @@ std::string to_table(const LossBenchReport& r) {
                      "the same bytes.\npeak memory: {}.\nPython peer: {}.\n",
                      r.device == "cuda" ? "cudaMemcpy device to device" : "at::copy_ (read N x V, write N x V)",
                      r.memory_method, r.python);
+  return out;
+}
+
+// ---- the fused linear loss ----
+
+namespace {
+
+struct LinearInputs {
+  torch::Tensor hidden, weight;  // leaves that require grad
+  CaseInputs loss;               // targets, V_d and options (its logits unused)
+};
+
+LinearInputs make_linear_inputs(const LossBenchCase& c, int64_t d, uint64_t seed) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  LinearInputs in{at::randn({c.n, d}, gen, torch::kFloat32).requires_grad_(),
+                  (at::randn({c.v, d}, gen, torch::kFloat32) / std::sqrt(static_cast<double>(d))).requires_grad_(),
+                  make_case_inputs(c, torch::Device(torch::kCPU), seed + 1)};
+  in.loss.batch.logits = torch::Tensor();  // only the fused linear loss's own chunks hold logits
+  return in;
+}
+
+// One warm-up and `repeat` timed steps, the parameters' gradients dropped
+// before each (a training step after zero_grad(set_to_none)).
+template <class Step>
+Measured measure_step(LinearInputs& in, int repeat, Step&& step) {
+  const torch::Device cpu(torch::kCPU);
+  PeakMemory mem(cpu);
+  std::vector<double> times, peaks;
+  for (int i = 0; i <= repeat; ++i) {
+    in.hidden.mutable_grad() = torch::Tensor();
+    in.weight.mutable_grad() = torch::Tensor();
+    mem.reset();
+    const double s = seconds(cpu, [&] { step(); });
+    const double p = mem.peak();
+    if (i == 0) continue;
+    times.push_back(s);
+    peaks.push_back(p);
+  }
+  in.hidden.mutable_grad() = torch::Tensor();
+  in.weight.mutable_grad() = torch::Tensor();
+  return {median(times), median(peaks)};
+}
+
+LinearLossBatch linear_batch(const LinearInputs& in) {
+  const LossBatch& b = in.loss.batch;
+  return {in.hidden, in.weight, {}, b.targets, b.metric_mask, b.weights, b.contrast_index, b.contrast_distance};
+}
+
+LossBatch logits_batch(const LinearInputs& in) {
+  LossBatch b = in.loss.batch;
+  b.logits = torch::matmul(in.hidden, in.weight.t());
+  return b;
+}
+
+LinearBenchResult bench_linear_case(const LossBenchCase& c, const LinearBenchOptions& opt) {
+  LinearBenchResult r;
+  r.name = c.name, r.n = c.n, r.d = opt.quick ? 32 : opt.hidden, r.v = c.v, r.m = c.m;
+  r.chunk_rows = fused_linear_chunk_rows(c.n, c.v, sizeof(float), FusedLinearConfig{}.memory_budget_bytes);
+  LinearInputs in = make_linear_inputs(c, r.d, opt.seed + 1);
+  const MetricSpace& metric = in.loss.metric;
+  const LossOptions& lo = in.loss.options;
+  {
+    torch::NoGradGuard no_grad;
+    const double ref = reference_loss(logits_batch(in), metric, lo).total.item<double>();
+    const double got = fused_linear_loss(linear_batch(in), metric, lo).total.item<double>();
+    r.loss_rel_diff = std::fabs(got - ref) / std::max(1e-30, std::fabs(ref));
+  }
+  const Measured composed = measure_step(in, opt.repeat, [&] {
+    reference_loss(logits_batch(in), metric, lo).total.backward();
+  });
+  const Measured fused = measure_step(in, opt.repeat, [&] {
+    compute_loss(logits_batch(in), metric, lo, LossImpl::fused).total.backward();
+  });
+  const Measured linear = measure_step(in, opt.repeat, [&] {
+    fused_linear_loss(linear_batch(in), metric, lo).total.backward();
+  });
+  r.composed_libtorch_s = composed.seconds, r.composed_libtorch_peak = composed.peak;
+  r.composed_fused_s = fused.seconds, r.composed_fused_peak = fused.peak;
+  r.fused_linear_s = linear.seconds, r.fused_linear_peak = linear.peak;
+  return r;
+}
+
+}  // namespace
+
+LinearBenchReport run_linear_bench(const LinearBenchOptions& opt) {
+  DIST2_CHECK(opt.repeat >= 1, "--repeat must be >= 1, got {}", opt.repeat);
+  DIST2_CHECK(opt.n >= 1 && opt.hidden >= 1, "--n and --hidden must be >= 1");
+  LinearBenchReport report;
+  report.device_name = cpu_model();
+  report.memory_method = PeakMemory::method(torch::Device(torch::kCPU));
+  report.threads = threads();
+  report.repeat = opt.repeat;
+  const int64_t n = opt.quick ? std::min<int64_t>(opt.n, 64) : opt.n;
+  std::vector<LossBenchCase> cases;
+  for (int64_t v : opt.quick ? std::vector<int64_t>{1000} : std::vector<int64_t>{32000, 128256})
+    cases.push_back({fmt::format("V={} |V_d|={} sq", v, std::min<int64_t>(v, 1000) / (opt.quick ? 100 : 1)), n, v,
+                     std::min<int64_t>(v, 1000) / (opt.quick ? 100 : 1), MetricKind::squared, 0});
+  for (const auto& c : cases)
+    if (c.name.find(opt.filter) != std::string::npos) report.results.push_back(bench_linear_case(c, opt));
+  DIST2_CHECK(!report.results.empty(), "--filter '{}' matches no case", opt.filter);
+  return report;
+}
+
+std::string to_json(const LinearBenchReport& r) {
+  json::Json cases = json::Json::array();
+  for (const auto& x : r.results)
+    cases.push_back({{"name", x.name},
+                     {"n", x.n},
+                     {"hidden", x.d},
+                     {"v", x.v},
+                     {"m", x.m},
+                     {"chunk_rows", x.chunk_rows},
+                     {"composed_libtorch_s", x.composed_libtorch_s},
+                     {"composed_fused_s", x.composed_fused_s},
+                     {"fused_linear_s", x.fused_linear_s},
+                     {"composed_libtorch_peak_bytes", x.composed_libtorch_peak},
+                     {"composed_fused_peak_bytes", x.composed_fused_peak},
+                     {"fused_linear_peak_bytes", x.fused_linear_peak},
+                     {"loss_rel_diff", x.loss_rel_diff}});
+  const json::Json out = {{"bench", "fused_linear"},
+                          {"device", "cpu"},
+                          {"device_name", r.device_name},
+                          {"threads", r.threads},
+                          {"repeat", r.repeat},
+                          {"loss", "dist, sq, tau 2, alpha 0.1, q subvocab, mean"},
+                          {"memory_method", r.memory_method},
+                          {"cases", cases}};
+  return json::dump(out, 2) + "\n";
+}
+
+std::string to_table(const LinearBenchReport& r) {
+  std::string out = fmt::format(
+      "dist2 bench loss --fused-linear: cpu ({}), {} thread(s), loss dist (tau 2, alpha 0.1), fwd+bwd of H [N, d] "
+      "and W [V, d], median of {} after a warm-up\n\n"
+      "| case | N | d | chunk | time composed LibTorch | time composed fused | time fused linear | linear / "
+      "composed fused | peak composed LibTorch | peak composed fused | peak fused linear | composed fused / "
+      "linear peak |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+      r.device_name, r.threads, r.repeat);
+  for (const auto& x : r.results)
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", x.name, x.n, x.d,
+                       x.chunk_rows, ms(x.composed_libtorch_s), ms(x.composed_fused_s), ms(x.fused_linear_s),
+                       ratio(x.fused_linear_s / x.composed_fused_s, ""), gib(x.composed_libtorch_peak),
+                       gib(x.composed_fused_peak), gib(x.fused_linear_peak),
+                       ratio(x.composed_fused_peak / x.fused_linear_peak, "x"));
+  out += fmt::format("\ntimes in ms, peaks in GiB: {}; the gradients of H and W are part of every peak.\n",
+                     r.memory_method);
   return out;
 }
 

@@ -63,4 +63,33 @@ LossBenchReport run_loss_bench(const LossBenchOptions& opt);
 std::string to_json(const LossBenchReport& report);
 std::string to_table(const LossBenchReport& report);  // Markdown
 
+// `dist2 bench loss --fused-linear`: one training step's loss from the final
+// hidden states H [N, d] and the output weight W [V, d], fwd+bwd (gradients of
+// H and W), three ways: the composed LibTorch loss (logits = H W^T, then the
+// reference loss), the composed path (logits, then the fused loss) and the
+// fused linear loss (chunked; the logits are never held). Peaks are bytes above
+// the resident set before the step (H, W and the inputs), the gradients included.
+struct LinearBenchOptions {
+  int64_t n = 4096, hidden = 512;
+  int repeat = 3;
+  bool quick = false;  // N = 64, d = 32, V = 1000
+  uint64_t seed = 0;
+  std::string filter;
+};
+struct LinearBenchResult {
+  std::string name;
+  int64_t n = 0, d = 0, v = 0, m = 0, chunk_rows = 0;
+  double composed_libtorch_s = 0, composed_fused_s = 0, fused_linear_s = 0;
+  double composed_libtorch_peak = 0, composed_fused_peak = 0, fused_linear_peak = 0;
+  double loss_rel_diff = 0;  // |fused linear - composed| / |composed|, same inputs
+};
+struct LinearBenchReport {
+  std::string device_name, memory_method;
+  int threads = 1, repeat = 0;
+  std::vector<LinearBenchResult> results;
+};
+LinearBenchReport run_linear_bench(const LinearBenchOptions& opt);
+std::string to_json(const LinearBenchReport& report);
+std::string to_table(const LinearBenchReport& report);  // Markdown
+
 }  // namespace dist2::bench
