@@ -9,6 +9,7 @@
 #include "dist2/imagegen/assets.h"
 #include "dist2/imagegen/substitution.h"
 #include "dist2/imagegen/task.h"
+#include "dist2/report/command.h"
 #include "dist2/train/schema.h"
 #include "dist2/util/error.h"
 #include "dist2/util/files.h"
@@ -164,6 +165,15 @@ std::string write_substitution_samples(const std::vector<report::SampleRun>& run
                     "nearest codes, a random code, and one of the 10 farthest.\n\n![Figure 4]({}.png)\n",
                     a.id, runs.front().run_id, name);
   return md;
+}
+
+void add_picture_reports() {
+  report::add_picture_report({"imagegen-samples", "table4_large", "", "Image generation samples (Table 4's task)",
+                              false, write_sample_grids});
+  report::add_picture_report({"figure4-samples", "figure4", "",
+                              "Figure 4 pictures: test images with their central codes replaced by near, random "
+                              "and far codes",
+                              false, write_substitution_samples});
 }
 
 }  // namespace dist2::imagegen

@@ -51,4 +51,8 @@ std::string write_substitution_samples(const std::vector<report::SampleRun>& run
                                        const report::ReportContext& context, const std::string& out_dir,
                                        const std::string& name);
 
+// Adds the image task's picture reports (imagegen-samples, figure4-samples) to
+// `dist2 report` (report/command.h).
+void add_picture_reports();
+
 }  // namespace dist2::imagegen
