@@ -24,6 +24,7 @@
 #include "dist2/store/listing.h"
 #include "dist2/store/schema.h"
 #include "dist2/store/store.h"
+#include "dist2/util/csv.h"
 #include "dist2/util/error.h"
 
 using namespace dist2::store;
@@ -554,9 +555,11 @@ TEST_CASE("store: listing helpers", "[store]") {
   CHECK(format_duration(42.04) == "42.0s");
   CHECK(format_duration(185) == "3m05s");
   CHECK(format_duration(7260) == "2h01m");
-  CHECK(csv_field("plain") == "plain");
-  CHECK(csv_field("a,b") == "\"a,b\"");
-  CHECK(csv_field("say \"hi\"") == "\"say \"\"hi\"\"\"");
+  CHECK(dist2::csv_quote("plain") == "plain");
+  CHECK(dist2::csv_quote("a,b") == "\"a,b\"");
+  CHECK(dist2::csv_quote("say \"hi\"") == "\"say \"\"hi\"\"\"");
+  CHECK(dist2::csv_quote("two\nlines") == "\"two\nlines\"");  // RFC 4180: the break stays, quoted
+  CHECK(dist2::csv_field("two\nlines, one record") == "\"two lines, one record\"");  // read back a line at a time
   a.started_at = "2024-05-01T12:00:00.000Z";
   a.ended_at = "2024-05-01T12:01:30.500Z";
   CHECK(run_duration_s(a) == Approx(90.5));

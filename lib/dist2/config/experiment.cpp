@@ -4,6 +4,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include "dist2/config/yaml_source.h"
@@ -20,12 +21,6 @@ const std::vector<std::string> kTopLevelKeys = {"experiment", "report",  "descri
                                                 "sweep",      "variants", "profiles"};
 const std::string kTaskNameKey = "task.name";
 const std::string kDefaultProfile = "default";
-
-std::string join(const std::vector<std::string>& words) {
-  std::string out;
-  for (size_t i = 0; i < words.size(); ++i) out += (i ? ", " : "") + words[i];
-  return out;
-}
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
@@ -58,8 +53,8 @@ struct TopLevel {
 
 TopLevel read_top_level(const YAML::Node& doc, const std::string& path) {
   DIST2_CHECK(doc.IsDefined() && !doc.IsNull(), "{}: the experiment file is empty; expected {}", path,
-              join(kTopLevelKeys));
-  DIST2_CHECK(doc.IsMap(), "{}: expected a mapping with the keys {}", yaml_location(path, doc.Mark()), join(kTopLevelKeys));
+              fmt::join(kTopLevelKeys, ", "));
+  DIST2_CHECK(doc.IsMap(), "{}: expected a mapping with the keys {}", yaml_location(path, doc.Mark()), fmt::join(kTopLevelKeys, ", "));
   TopLevel top;
   for (const auto& pair : doc) {
     std::string where = yaml_location(path, pair.first.Mark());
@@ -67,7 +62,7 @@ TopLevel read_top_level(const YAML::Node& doc, const std::string& path) {
     if (std::find(kTopLevelKeys.begin(), kTopLevelKeys.end(), key) == kTopLevelKeys.end()) {
       std::string hint = closest_match(key, kTopLevelKeys);
       throw Error(fmt::format("{}: unknown top-level key '{}' ({}valid: {})", where, key,
-                              hint.empty() ? "" : fmt::format("did you mean '{}'? ", hint), join(kTopLevelKeys)));
+                              hint.empty() ? "" : fmt::format("did you mean '{}'? ", hint), fmt::join(kTopLevelKeys, ", ")));
     }
     DIST2_CHECK(!top.values.count(key), "{}: top-level key '{}' is given twice (first at {})", where, key,
                 top.key_where[key]);
@@ -139,7 +134,7 @@ Profiles read_profiles(const YAML::Node& block, const std::string& path, const s
   if (!found && wanted != kDefaultProfile) {
     std::string hint = closest_match(wanted, profiles.names);
     throw Error(fmt::format("{}: unknown profile '{}' ({}profiles: {})", path, wanted,
-                            hint.empty() ? "" : fmt::format("did you mean '{}'? ", hint), join(profiles.names)));
+                            hint.empty() ? "" : fmt::format("did you mean '{}'? ", hint), fmt::join(profiles.names, ", ")));
   }
   if (found && chosen.IsMap()) profiles.chosen = split_sweep_entries(detail::flatten(chosen, path));
   return profiles;

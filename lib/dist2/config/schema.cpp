@@ -6,6 +6,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "dist2/util/error.h"
 
@@ -24,12 +25,6 @@ std::string first_component(const std::string& key) { return key.substr(0, key.f
 std::string format_bound(double x) {
   if (std::nearbyint(x) == x && std::fabs(x) < 1e15) return fmt::format("{}", static_cast<int64_t>(x));
   return format_double(x);
-}
-
-std::string join(const std::vector<std::string>& words, const char* separator) {
-  std::string out;
-  for (size_t i = 0; i < words.size(); ++i) out += (i ? separator : "") + words[i];
-  return out;
 }
 
 [[noreturn]] void fail_type(const KeySpec& spec, const std::string& text) {
@@ -79,7 +74,7 @@ void check_limits(const KeySpec& spec, const Value& value, const std::string& sh
     std::string text = format_value(value);
     if (std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {
       std::string hint = closest_match(text, spec.choices);
-      throw Error(fmt::format("{} must be one of {}; got '{}'{}", spec.key, join(spec.choices, ", "), shown,
+      throw Error(fmt::format("{} must be one of {}; got '{}'{}", spec.key, fmt::join(spec.choices, ", "), shown,
                               hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
     }
   }
@@ -253,7 +248,7 @@ std::string Schema::unknown_key_message(const std::string& key) const {
   std::set<std::string> groups;
   for (const auto& spec : specs_) groups.insert(first_component(spec.key));
   return fmt::format("unknown key '{}' (known keys begin with: {})", key,
-                     join(std::vector<std::string>(groups.begin(), groups.end()), ", "));
+                     fmt::join(std::vector<std::string>(groups.begin(), groups.end()), ", "));
 }
 
 }  // namespace dist2::config

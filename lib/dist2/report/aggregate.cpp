@@ -8,6 +8,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace dist2::report {
 
@@ -30,12 +31,6 @@ bool has_any_metric(const RunRecord& run, const Layout& layout) {
   for (const MetricSpec& m : layout.diagnostics)
     if (metric(run, m.key)) return true;
   return false;
-}
-
-std::string join(const std::vector<std::string>& xs, const std::string& sep) {
-  std::string out;
-  for (size_t i = 0; i < xs.size(); ++i) out += (i ? sep : "") + xs[i];
-  return out;
 }
 
 // The value a pinned param is held at: the one asked for, else the largest value
@@ -69,7 +64,7 @@ std::string unit_key(const RunRecord& run, const std::vector<std::string>& pair_
     if (!v) return "run=" + run.id;  // cannot pair: its own unit
     parts.push_back(k + "=" + canonical_value(*v));
   }
-  return join(parts, ",");
+  return fmt::format("{}", fmt::join(parts, ","));
 }
 
 using Units = std::map<std::string, std::vector<const RunRecord*>>;
@@ -154,7 +149,7 @@ std::string shared_temperature(const std::vector<const RunRecord*>& runs,
   if (taus.empty()) return "";
   if (taus.size() > 1) {
     warnings.push_back(fmt::format("runs trained with different temperatures (tau = {})",
-                                   join(std::vector<std::string>(taus.begin(), taus.end()), ", ")));
+                                   fmt::join(std::vector<std::string>(taus.begin(), taus.end()), ", ")));
     return "";
   }
   std::string from = how.size() == 1 && *how.begin() != "loss.tau" ? "; " + *how.begin() : "";
@@ -218,7 +213,7 @@ TableResult aggregate(const Layout& layout, const std::vector<RunRecord>& runs,
     std::vector<std::string> keys;
     for (const MetricSpec& m : layout.metrics) keys.push_back(m.key);
     t.warnings.push_back(fmt::format("{} finished runs of this table have no finite {}; left out",
-                                     without_metrics, join(keys, " or ")));
+                                     without_metrics, fmt::join(keys, " or ")));
   }
 
   // 2. Pins hold a param at one value (Table 5 at one n_train).
@@ -313,7 +308,7 @@ TableResult aggregate(const Layout& layout, const std::vector<RunRecord>& runs,
                                        row.label, repeated_units));
     if (!mixed.empty() && !layout.setup)
       t.warnings.push_back(fmt::format("row '{}': runs in one cell differ in {}", row.label,
-                                       join(std::vector<std::string>(mixed.begin(), mixed.end()), ", ")));
+                                       fmt::join(std::vector<std::string>(mixed.begin(), mixed.end()), ", ")));
     for (const MetricSpec& d : layout.diagnostics) {
       std::vector<double> xs;
       for (const RunRecord* r : row_runs)

@@ -11,11 +11,13 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "dist2/report/aggregate.h"
 #include "dist2/report/html.h"
 #include "dist2/report/paper_numbers.h"
 #include "dist2/report/svg.h"
+#include "dist2/util/csv.h"
 #include "dist2/util/error.h"
 #include "dist2/util/files.h"
 
@@ -80,12 +82,6 @@ std::string signed_fixed(double v, int decimals) {
 std::string p_text(double p) { return fmt::format("{:#.3g}", p); }
 
 std::string or_unrecorded(const std::string& s) { return s.empty() ? "(not recorded)" : s; }
-
-std::string join(const std::vector<std::string>& xs, const std::string& sep) {
-  std::string out;
-  for (size_t i = 0; i < xs.size(); ++i) out += (i ? sep : "") + xs[i];
-  return out;
-}
 
 // ---- building the grids ----
 
@@ -215,7 +211,7 @@ std::vector<std::string> noise_sentences(const Layout& layout, const TableResult
         if (r.n > 0 && (smallest_n == 0 || r.n < smallest_n)) smallest_n = r.n;
       }
       out.push_back(fmt::format("{} vs {}, {}: {}.", row.label, layout.baseline, layout.metrics[m].label,
-                                join(parts, "; ")));
+                                fmt::join(parts, "; ")));
     }
   }
   if (smallest_n > 0 && smallest_attainable_p(smallest_n) >= kNoiseLevel)
@@ -256,7 +252,7 @@ std::vector<std::string> reference_flags(const Layout& layout, const TableResult
     out.push_back(fmt::format("{} does not beat the best reference predictor on {} of {} cells ({}): there it "
                               "learned no more than a rule that needs no training, and a comparison between "
                               "losses on those cells says little.",
-                              row.label, cells.size(), compared, join(cells, "; ")));
+                              row.label, cells.size(), compared, fmt::join(cells, "; ")));
   }
   return out;
 }
@@ -295,7 +291,7 @@ std::vector<std::string> outlier_notes(const Layout& layout, const TableResult& 
   return {fmt::format("Seeds far outside the others (over {:g} standard deviations from the mean of the cell's other "
                       "seeds, their std or the table's typical one, whichever is larger; the median column does not "
                       "follow them, the mean does): {}.",
-                      kOutlierSds, join(parts, "; "))};
+                      kOutlierSds, fmt::join(parts, "; "))};
 }
 
 std::vector<std::string> diagnostic_notes(const Layout& layout, const TableResult& t) {
@@ -315,7 +311,7 @@ std::vector<std::string> diagnostic_notes(const Layout& layout, const TableResul
                                : fmt::format("{} {} (n = {} runs)", spec.bars[b].label,
                                              fixed(s.mean * spec.bars[b].scale, spec.bars[b].decimals), s.n));
     }
-    out.push_back(fmt::format("{}, mean over each row's runs: {}.", spec.label, join(parts, "; ")));
+    out.push_back(fmt::format("{}, mean over each row's runs: {}.", spec.label, fmt::join(parts, "; ")));
   }
   return out;
 }
@@ -354,7 +350,7 @@ Grid paper_grid(const PaperTable& p) {
   g.intro.push_back(p.caption + ".");
   if (!p.axis_label.empty())
     g.intro.push_back(fmt::format("Column axis: {} ({}), the paper's own; not our axis.", p.axis_label,
-                                  join(p.axis_values, ", ")));
+                                  fmt::join(p.axis_values, ", ")));
   g.group_key = p.axis_label;
   g.group_label = p.axis_label;
   if (p.axis_values.empty()) {
@@ -488,16 +484,9 @@ std::string render_markdown(const Document& doc, bool terminal) {
 
 // ---- CSV: one value per line (tidy), so every line has the same columns ----
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 std::string csv_line(const std::vector<std::string>& fields) {
   std::string out;
-  for (size_t i = 0; i < fields.size(); ++i) out += (i ? "," : "") + csv_field(fields[i]);
+  for (size_t i = 0; i < fields.size(); ++i) out += (i ? "," : "") + csv_quote(fields[i]);
   return out + "\n";
 }
 
@@ -787,7 +776,7 @@ std::string render(const Layout& layout, const std::vector<RunRecord>& runs, For
       for (const std::string& name : layout_names())
         if (find_layout(name).kind == LayoutKind::Figure) figures.push_back(name);
       throw Error(fmt::format("'{}' is a table; svg is for figures ({}); tables render as md, csv or tex",
-                              layout.name, join(figures, ", ")));
+                              layout.name, fmt::join(figures, ", ")));
     }
     return render_figure(layout, runs, context);
   }

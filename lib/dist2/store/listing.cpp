@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "dist2/util/csv.h"
 #include "dist2/util/error.h"
 #include "dist2/util/json.h"
 
@@ -46,7 +47,7 @@ std::string aligned(const std::vector<Row>& rows) {
 
 std::string csv_line(const Row& row) {
   std::string line;
-  for (size_t c = 0; c < row.size(); ++c) line += (c ? "," : "") + csv_field(row[c]);
+  for (size_t c = 0; c < row.size(); ++c) line += (c ? "," : "") + csv_quote(row[c]);
   return line + "\n";
 }
 
@@ -159,13 +160,6 @@ Format parse_format(const std::string& name) {
   if (name == "csv") return Format::csv;
   if (name == "json") return Format::json;
   throw Error(fmt::format("output format must be table, csv or json, got '{}'", name));
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 std::vector<std::string> varying_params(const std::vector<RunInfo>& runs) {

@@ -35,6 +35,5 @@ std::vector<std::string> varying_params(const std::vector<RunInfo>& runs);
 // times cannot be read.
 std::optional<double> run_duration_s(const RunInfo& run);
 std::string format_duration(double seconds);  // 42.0s, 3m05s, 2h01m
-std::string csv_field(const std::string& s);  // quoted when it holds , " or a newline
 
 }  // namespace dist2::store

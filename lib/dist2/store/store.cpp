@@ -1,5 +1,8 @@
 #include "dist2/store/store.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "dist2/commit.h"
 
 #include <signal.h>
@@ -116,12 +119,6 @@ RunInfo read_run(const sql::Statement& q) {
   r.commit = q.text(10), r.host = q.text(11), r.pid = q.int64(12), r.error = q.text(13);
   r.variant = q.text(14);
   return r;
-}
-
-std::string join(const std::vector<std::string>& xs, const std::string& sep) {
-  std::string out;
-  for (size_t i = 0; i < xs.size(); ++i) out += (i ? sep : "") + xs[i];
-  return out;
 }
 
 }  // namespace
@@ -600,7 +597,7 @@ std::optional<RunInfo> Store::get_run(const std::string& id_or_prefix) {
     const bool more = candidates.size() > 5;
     if (more) candidates.resize(5);
     throw Error(fmt::format("run id prefix '{}' is ambiguous in store {}: it matches {}{}; give more characters",
-                            id_or_prefix, dir(), join(candidates, ", "), more ? ", ..." : ""));
+                            id_or_prefix, dir(), fmt::join(candidates, ", "), more ? ", ..." : ""));
   }
   return found;
 }
@@ -615,7 +612,7 @@ std::vector<RunInfo> Store::list_runs(const RunFilter& filter) {
   if (filter.status) {
     const auto& ok = run_statuses();
     DIST2_CHECK(std::find(ok.begin(), ok.end(), *filter.status) != ok.end(),
-                "run status must be one of {}, got '{}'", join(ok, ", "), *filter.status);
+                "run status must be one of {}, got '{}'", fmt::join(ok, ", "), *filter.status);
   }
   DIST2_CHECK(filter.limit >= 0, "the run limit must be >= 0 (0: all), got {}", filter.limit);
 
@@ -775,7 +772,7 @@ std::vector<PlannedTrial> Store::planned_trials(const std::string& experiment, c
         "SELECT config_hash, variant, settings FROM experiment_trials "
         "WHERE experiment = ?1 AND profile = ?2 AND overrides = ?3 ORDER BY position",
         "read sweep plan");
-    q.bind(1, experiment).bind(2, profile).bind(3, join(overrides, "\n"));
+    q.bind(1, experiment).bind(2, profile).bind(3, fmt::format("{}", fmt::join(overrides, "\n")));
     while (q.step()) out.push_back({q.text(0), q.text(1), split_lines(q.text(2))});
   });
   return out;
@@ -783,7 +780,7 @@ std::vector<PlannedTrial> Store::planned_trials(const std::string& experiment, c
 
 void Store::record_sweep_plan(const SweepPlan& plan) {
   DIST2_CHECK(!plan.experiment.empty(), "a sweep plan needs an experiment name (store {})", dir());
-  const std::string overrides = join(plan.overrides, "\n");
+  const std::string overrides = fmt::format("{}", fmt::join(plan.overrides, "\n"));
   auto& db = impl_->db;
   impl_->write("record sweep plan", [&] {
     db.prepare("INSERT OR IGNORE INTO experiments(name, created_at) VALUES (?1, ?2)", "create experiment")
@@ -812,7 +809,7 @@ void Store::record_sweep_plan(const SweepPlan& plan) {
           .bind(4, static_cast<int64_t>(i))
           .bind(5, plan.trials[i].config_hash)
           .bind(6, plan.trials[i].variant)
-          .bind(7, join(plan.trials[i].settings, "\n"))
+          .bind(7, fmt::format("{}", fmt::join(plan.trials[i].settings, "\n")))
           .run();
   });
 }

@@ -25,13 +25,17 @@ std::vector<std::string> parse_csv_line(const std::string& line) {
   return fields;
 }
 
+std::string csv_quote(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 std::string csv_field(const std::string& text) {
   std::string s;
   for (char c : text) s += (c == '\n' || c == '\r') ? ' ' : c;
-  if (s.find_first_of(",\"") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
+  return csv_quote(s);
 }
 
 }  // namespace dist2
