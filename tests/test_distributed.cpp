@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "dist2/store/store.h"
-#include "dist2/tasks/regression.h"
+#include "dist2/tasks/regression/task.h"
 #include "dist2/train/distributed.h"
 #include "dist2/train/schema.h"
 #include "dist2/train/trainer.h"

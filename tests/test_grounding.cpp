@@ -11,7 +11,7 @@
 #include "dist2/image/image_file.h"
 #include "dist2/report/examples.h"
 #include "dist2/tasks/dataset_cache.h"
-#include "dist2/tasks/grounding.h"
+#include "dist2/tasks/grounding/task.h"
 #include "dist2/train/schema.h"
 #include "dist2/util/error.h"
 #include "tests/support.h"

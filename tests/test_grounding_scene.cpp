@@ -10,7 +10,7 @@
 #include <set>
 
 #include "dist2/image/idx.h"
-#include "dist2/tasks/grounding_scene.h"
+#include "dist2/tasks/grounding/scene.h"
 #include "dist2/util/error.h"
 #include "dist2/util/files.h"
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <random>
 
-#include "dist2/tasks/imagegen_metrics.h"
+#include "dist2/tasks/imagegen/metrics.h"
 #include "dist2/util/error.h"
 #include "dist2/util/linalg.h"
 

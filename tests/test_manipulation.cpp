@@ -10,7 +10,7 @@
 #include <iterator>
 #include <set>
 
-#include "dist2/tasks/manipulation.h"
+#include "dist2/tasks/manipulation/task.h"
 #include "dist2/train/schema.h"
 #include "dist2/util/error.h"
 #include "tests/support.h"

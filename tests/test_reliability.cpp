@@ -30,7 +30,7 @@
 #include "dist2/config/config.h"
 #include "dist2/store/store.h"
 #include "dist2/tasks/dataset_cache.h"
-#include "dist2/tasks/regression.h"
+#include "dist2/tasks/regression/task.h"
 #include "dist2/train/schema.h"
 #include "dist2/train/trainer.h"
 #include "dist2/util/error.h"

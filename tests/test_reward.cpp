@@ -14,7 +14,7 @@
 
 #include "dist2/loss/soft_target.h"
 #include "dist2/tasks/numbers.h"
-#include "dist2/tasks/reward.h"
+#include "dist2/tasks/reward/task.h"
 #include "dist2/train/backbone.h"
 #include "dist2/train/objective.h"
 #include "dist2/train/predictor.h"

@@ -8,8 +8,8 @@
 
 #include "dist2/tasks/dataset_cache.h"
 #include "dist2/tasks/numbers.h"
-#include "dist2/tasks/regression.h"
-#include "dist2/tasks/text.h"
+#include "dist2/tasks/regression/task.h"
+#include "dist2/tasks/text/task.h"
 #include "dist2/train/schema.h"
 #include "dist2/train/trainer.h"
 #include "dist2/util/splitmix.h"

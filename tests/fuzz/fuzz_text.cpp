@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "dist2/tasks/text.h"
+#include "dist2/tasks/text/task.h"
 #include "dist2/util/error.h"
 #include "tests/fuzz/fuzz_support.h"
 

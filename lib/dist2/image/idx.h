@@ -40,7 +40,7 @@ struct FashionMnist {
   std::string split;  // "train" | "test" (or the name given to the in-memory reader)
   int64_t count = 0, rows = 0, cols = 0;
   std::vector<uint8_t> pixels;  // count x rows x cols, row-major, 0 = background
-  std::vector<uint8_t> labels;  // count values, 0-9 (class_names() in tasks/grounding_scene.h)
+  std::vector<uint8_t> labels;  // count values, 0-9 (class_names() in tasks/grounding/scene.h)
 
   // Item i as a 1 x rows x cols image with values in [0, 1].
   Image image(int64_t i) const;

@@ -14,7 +14,7 @@
 #include "dist2/config/config.h"
 #include "dist2/model/classifier.h"
 #include "dist2/model/vqvae.h"
-#include "dist2/tasks/imagegen_metrics.h"
+#include "dist2/tasks/imagegen/metrics.h"
 
 namespace dist2::imagegen {
 

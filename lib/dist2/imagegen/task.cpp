@@ -9,7 +9,7 @@
 
 #include "dist2/imagegen/assets.h"
 #include "dist2/imagegen/substitution.h"
-#include "dist2/tasks/grounding_scene.h"
+#include "dist2/tasks/grounding/scene.h"
 #include "dist2/util/error.h"
 #include "dist2/util/splitmix.h"
 

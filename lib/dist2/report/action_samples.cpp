@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "dist2/tasks/manipulation_sim.h"
+#include "dist2/tasks/manipulation/sim.h"
 
 namespace dist2::report {
 

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "dist2/tasks/grounding_scene.h"
+#include "dist2/tasks/grounding/scene.h"
 
 namespace dist2::report {
 

@@ -1,12 +1,12 @@
 // The task registry: every adapter the pipeline can run, by name. It lives in
 // dist2core because some tasks (imagegen) use LibTorch.
 #include "dist2/imagegen/task.h"
-#include "dist2/tasks/grounding.h"
-#include "dist2/tasks/manipulation.h"
-#include "dist2/tasks/regression.h"
-#include "dist2/tasks/reward.h"
+#include "dist2/tasks/grounding/task.h"
+#include "dist2/tasks/manipulation/task.h"
+#include "dist2/tasks/regression/task.h"
+#include "dist2/tasks/reward/task.h"
 #include "dist2/tasks/task.h"
-#include "dist2/tasks/text.h"
+#include "dist2/tasks/text/task.h"
 #include "dist2/util/error.h"
 
 namespace dist2 {

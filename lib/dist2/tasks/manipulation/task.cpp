@@ -1,4 +1,4 @@
-#include "dist2/tasks/manipulation.h"
+#include "dist2/tasks/manipulation/task.h"
 
 #include <algorithm>
 #include <cmath>

@@ -4,7 +4,7 @@
 // expression, "REF:the left bag BOX:", and writes the named item's box on a
 // 0-99 grid, "12,40,37,88"; the box's digits are the metric positions (place
 // weights as in the regression task). Scenes, expressions and the backbone's
-// pretraining questions come from grounding_scene.h.
+// pretraining questions come from scene.h.
 //
 // Evaluation: Acc@IoU>=0.5 and mean IoU per column group (ref.val ... refg.test,
 // Table 1) and overall, the parse-failure rate (a malformed box counts as IoU 0),
@@ -13,7 +13,7 @@
 // Backbone (Table 7 bottom): pretrained on questions about training scenes ("what
 // is at the top left?"), never on boxes; its held-out questions are scored by
 // ranking the candidate answers by likelihood.
-#include "dist2/tasks/grounding_scene.h"
+#include "dist2/tasks/grounding/scene.h"
 #include "dist2/tasks/task.h"
 
 namespace dist2 {

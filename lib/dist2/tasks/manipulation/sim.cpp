@@ -1,4 +1,4 @@
-#include "dist2/tasks/manipulation_sim.h"
+#include "dist2/tasks/manipulation/sim.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "dist2/tasks/reward.h"
+#include "dist2/tasks/reward/task.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "dist2/tasks/grounding_scene.h"
+#include "dist2/tasks/grounding/scene.h"
 
 #include <algorithm>
 #include <cctype>

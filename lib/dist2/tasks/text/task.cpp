@@ -1,4 +1,4 @@
-#include "dist2/tasks/text.h"
+#include "dist2/tasks/text/task.h"
 
 #include <algorithm>
 #include <fstream>

@@ -1,4 +1,4 @@
-#include "dist2/tasks/reward_world.h"
+#include "dist2/tasks/reward/world.h"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "dist2/tasks/imagegen_metrics.h"
+#include "dist2/tasks/imagegen/metrics.h"
 
 #include <algorithm>
 #include <cmath>

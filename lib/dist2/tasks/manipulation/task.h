@@ -1,6 +1,6 @@
 #pragma once
 // Robotic manipulation (paper section 3.3, appendix D.3), scaled: a VIMA-Bench
-// stand-in on the simulated tabletop of manipulation_sim.h. The model reads the
+// stand-in on the simulated tabletop of sim.h. The model reads the
 // scene (its image prefix) and an instruction, "DO:put the red bar into the blue
 // bowl ACT:", and writes the actions as numbers, "12,40,37,88,0" (pick x,y, place
 // x,y on the 0-99 grid, rotation in degrees; ';' between actions); every digit is
@@ -15,7 +15,7 @@
 // random object into a random receptacle, and the oracle (the true actions).
 // Optional auxiliary examples (task.aux, LLaRA's localisation questions): "DO:where
 // is the red bar? ACT:" -> "x,y" for training scenes.
-#include "dist2/tasks/manipulation_sim.h"
+#include "dist2/tasks/manipulation/sim.h"
 #include "dist2/tasks/task.h"
 
 namespace dist2 {

@@ -1,4 +1,4 @@
-#include "dist2/tasks/regression.h"
+#include "dist2/tasks/regression/task.h"
 
 #include <cmath>
 #include <random>

@@ -1,4 +1,4 @@
-#include "dist2/tasks/grounding.h"
+#include "dist2/tasks/grounding/task.h"
 
 #include <algorithm>
 #include <cmath>

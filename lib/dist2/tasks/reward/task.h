@@ -3,11 +3,11 @@
 // the model reads "Q:<instruction>|A:<response>|S:" and writes five facet scores
 // and the overall score; the reward of a response is the expected overall score,
 // sum of s p(s) over the score tokens, and a pair is judged right when the chosen
-// response gets the higher reward. Data come from reward_world.h.
+// response gets the higher reward. Data come from world.h.
 #include <array>
 #include <optional>
 
-#include "dist2/tasks/reward_world.h"
+#include "dist2/tasks/reward/world.h"
 #include "dist2/tasks/task.h"
 
 namespace dist2 {
