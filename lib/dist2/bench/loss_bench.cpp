@@ -474,10 +474,7 @@ Measured measure_step(LinearInputs& in, int repeat, Step&& step) {
   return {median(times), median(peaks)};
 }
 
-LinearLossBatch linear_batch(const LinearInputs& in) {
-  const LossBatch& b = in.loss.batch;
-  return {in.hidden, in.weight, {}, b.targets, b.metric_mask, b.weights, b.contrast_index, b.contrast_distance};
-}
+LinearLossBatch linear_batch(const LinearInputs& in) { return linear_batch_of(in.hidden, in.weight, {}, in.loss.batch); }
 
 LossBatch logits_batch(const LinearInputs& in) {
   LossBatch b = in.loss.batch;

@@ -166,6 +166,11 @@ class FusedLinearBiasFunction : public torch::autograd::Function<FusedLinearBias
 
 }  // namespace
 
+LinearLossBatch linear_batch_of(torch::Tensor hidden, torch::Tensor weight, torch::Tensor bias, const LossBatch& rows) {
+  return {std::move(hidden),  std::move(weight), std::move(bias),        rows.targets,
+          rows.metric_mask,   rows.weights,      rows.contrast_index,    rows.contrast_distance};
+}
+
 int64_t fused_linear_chunk_rows(int64_t n, int64_t v, int64_t elem_bytes, int64_t budget_bytes) {
   const int64_t row_bytes = std::max<int64_t>(1, v * elem_bytes);
   return std::max<int64_t>(1, std::min(std::max<int64_t>(n, 1), budget_bytes / row_bytes));

@@ -32,6 +32,10 @@ struct LinearLossBatch {
   torch::Tensor targets, metric_mask, weights, contrast_index, contrast_distance;
 };
 
+// The batch of `hidden @ weight^T (+ bias)` with the targets, masks, weights and
+// contrastive inputs of `rows` (whose logits are ignored).
+LinearLossBatch linear_batch_of(torch::Tensor hidden, torch::Tensor weight, torch::Tensor bias, const LossBatch& rows);
+
 struct FusedLinearConfig {
   // Rows per chunk; 0: the most whose [C, V] logits fit memory_budget_bytes.
   int64_t chunk_rows = 0;

@@ -89,9 +89,7 @@ class LmObjective : public Objective {
   // step never holds the [B T, V] logits (loss/fused_linear.h).
   LossTerms linear_step(Gpt& model, TrainBatch& batch, const LossOptions& opt) {
     const torch::Tensor h = model->hidden(batch.inputs, batch.images);
-    const LossBatch& b = batch.loss;
-    LinearLossBatch lb{h.reshape({-1, h.size(-1)}), model->lm_weight(), {}, b.targets, b.metric_mask,
-                       b.weights, b.contrast_index, b.contrast_distance};
+    const LinearLossBatch lb = linear_batch_of(h.reshape({-1, h.size(-1)}), model->lm_weight(), {}, batch.loss);
     if (impl_used_.empty()) {
       fallback_ = fused_linear_fallback_reason(lb, metric_, loss_);
       impl_used_ = fallback_.empty() ? "fused_linear" : "fused_linear_reference";

@@ -62,12 +62,6 @@ double mean_of(const std::vector<double>& v) {
   return v.empty() ? NAN : s / static_cast<double>(v.size());
 }
 
-// Length of the response inside a prompt "Q:...|A:<response>|S:".
-double response_length(const std::string& prompt) {
-  const size_t a = prompt.find("|A:"), s = prompt.rfind("|S:");
-  return a == std::string::npos || s == std::string::npos ? 0.0 : static_cast<double>(s - a - 3);
-}
-
 // The instruction and the response inside a prompt "Q:<instruction>|A:<response>|S:".
 std::string instruction_of(const std::string& prompt) {
   const size_t a = prompt.find("|A:");
@@ -77,6 +71,7 @@ std::string response_of(const std::string& prompt) {
   const size_t a = prompt.find("|A:"), s = prompt.rfind("|S:");
   return a == std::string::npos || s == std::string::npos || s < a ? "" : prompt.substr(a + 3, s - a - 3);
 }
+double response_length(const std::string& prompt) { return static_cast<double>(response_of(prompt).size()); }
 
 // A reward model that sees one word of a safety request and whether the response
 // refuses: the mean training label of the responses with the same word and the
